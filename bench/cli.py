@@ -1,0 +1,122 @@
+"""``python -m bench``: list what can run, run the benchmark matrix, reproduce the notes.
+
+Bad input ends with one line on stderr naming the problem and the valid choices, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+import torch
+
+from bench.backends import BACKENDS
+from bench.device import DEVICES, available_devices, check_device
+from bench.errors import UsageError
+from bench.profiles import PROFILES
+from models import SCENARIOS, WORKLOADS, DataError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line."""
+
+    def error(self, message: str):
+        raise UsageError(message)
+
+
+def parse_names(text: str, valid, kind: str) -> list[str]:
+    """A comma-separated list of names (or ``all``) checked against ``valid``.
+
+    Raises ``UsageError`` naming the first unknown name and the valid choices.
+    """
+    if text == "all":
+        return list(valid)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for n in names:
+        if n not in valid:
+            raise UsageError(f"unknown {kind} {n!r}; valid: {', '.join(valid)}, all")
+    if not names:
+        raise UsageError(f"no {kind} given; valid: {', '.join(valid)}, all")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m bench", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, required=True)
+    sub.add_parser("list", help="workloads, scenarios, backends and devices available here")
+    r = sub.add_parser("run", help="run the benchmark matrix and write a run folder")
+    r.add_argument("--device", default="cpu", help=f"one of {', '.join(DEVICES)}")
+    r.add_argument("--workloads", default="all", help="comma-separated names, or all")
+    r.add_argument("--backends", default="eager", help="comma-separated names, or all")
+    r.add_argument("--scenarios", default="all", help="comma-separated names, or all")
+    r.add_argument("--profile", default="full", help=f"one of {', '.join(PROFILES)}")
+    r.add_argument("--out", default=None, help="run folder (default: runs/<run_id>)")
+    r.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    r.add_argument("--data-root", default=None, help="a torchvision MNIST root (no download)")
+    g = sub.add_parser("reproduce", help="train like the notes; print loss (and accuracy)")
+    g.add_argument("--workload", default="all", help="a workload name, or all")
+    g.add_argument("--epochs", type=int, default=None, help="default: the notes' (CNN: 2)")
+    g.add_argument("--data-root", default=None, help="a torchvision MNIST root (no download)")
+    return p
+
+
+def cmd_list() -> int:
+    print("workloads:")
+    for name, cls in WORKLOADS.items():
+        print(f"  {name:<16} notes: {cls.section}")
+    print(f"scenarios: {', '.join(SCENARIOS)}")
+    print(f"backends:  {', '.join(BACKENDS)}")
+    print(f"devices:   {', '.join(available_devices())}")
+    print(f"profiles:  {', '.join(PROFILES)}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bench.meta import collect_meta
+    from bench.results import ResultsWriter, rows_frame
+    from bench.runner import RunConfig, case_matrix, run_matrix
+    from bench.table import summary_table
+    from models.data import mnist_datasets
+
+    device = check_device(args.device)
+    if args.profile not in PROFILES:
+        raise UsageError(f"unknown profile {args.profile!r}; valid: {', '.join(PROFILES)}")
+    cases = case_matrix(parse_names(args.workloads, WORKLOADS, "workload"),
+                        parse_names(args.scenarios, SCENARIOS, "scenario"),
+                        parse_names(args.backends, BACKENDS, "backend"), device)
+    if args.data_root is not None:
+        mnist_datasets(args.data_root)  # a missing or truncated file fails here, before timing
+    threads = args.threads or torch.get_num_threads()
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{device}"
+    out = Path(args.out or Path("runs") / run_id)
+    writer = ResultsWriter(out)
+    writer.write_meta(collect_meta(run_id, device, threads, args.profile))
+    cfg = RunConfig(run_id, device, PROFILES[args.profile], threads, args.data_root)
+    try:
+        rows = run_matrix(cases, cfg, writer)
+    except KeyboardInterrupt:
+        print(f"interrupted: {len(writer.rows)} of {len(cases)} cases kept in {out}",
+              file=sys.stderr)
+        return 130
+    print(summary_table(rows_frame(rows)))
+    print(f"results: {out}/results.csv, results.parquet, meta.json")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m bench``; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "list":
+            return cmd_list()
+        if args.command == "run":
+            return cmd_run(args)
+        from bench.reproduce import reproduce
+
+        return reproduce(args.workload, args.epochs, args.data_root)
+    except (UsageError, DataError, KeyError) as exc:
+        msg = exc.args[0] if exc.args else str(exc)
+        print(f"python -m bench: error: {msg}", file=sys.stderr)
+        return 2

@@ -1,0 +1,36 @@
+"""Devices: which exist here, and the synchronize call made before every clock read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from bench.errors import UsageError
+
+DEVICES = ("cpu", "cuda")
+
+
+def available_devices() -> list[str]:
+    """The devices this machine can run: always ``cpu``, plus ``cuda`` when torch sees a GPU."""
+    return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+
+
+def check_device(device: str) -> str:
+    """Return ``device`` when it can run here; raise ``UsageError`` naming the valid choices."""
+    if device not in DEVICES:
+        raise UsageError(f"unknown device {device!r}; valid: {', '.join(DEVICES)}")
+    if device not in available_devices():
+        raise UsageError(
+            f"device {device!r} is not available here (torch.cuda.is_available() is False); "
+            f"valid here: {', '.join(available_devices())}"
+        )
+    return device
+
+
+def torch_sync(device: str) -> Callable[[], None]:
+    """The function that waits for all queued work on ``device``: ``torch.cuda.synchronize``
+    on CUDA, a no-op on the CPU (CPU kernels run synchronously)."""
+    if device == "cuda":
+        return torch.cuda.synchronize
+    return lambda: None

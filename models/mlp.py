@@ -1,0 +1,178 @@
+"""The notes' four MLP programs (sections "first neural network", "autograd", "torch.nn",
+"torch.optim"): a 1000 -> 100 -> 10 network on a random batch of 100, trained four ways."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import Tensor, nn
+
+from models.flops import matmul_flops
+from models.workload import Workload
+
+
+class TwoLayerNet(nn.Module):
+    """``y = relu(x @ w1) @ w2`` with raw weight matrices, as in the notes' first programs.
+
+    Weights are drawn from ``randn`` like the notes (not Kaiming): ``w1`` is
+    ``(in_features, hidden)``, ``w2`` is ``(hidden, out_features)``. ``requires_grad`` is off
+    for the hand-derived-gradient program and on for the autograd one.
+    """
+
+    def __init__(self, in_features: int, hidden: int, out_features: int, requires_grad: bool):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(in_features, hidden), requires_grad=requires_grad)
+        self.w2 = nn.Parameter(torch.randn(hidden, out_features), requires_grad=requires_grad)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x``: ``(B, in_features)`` -> ``(B, out_features)``."""
+        return x.mm(self.w1).clamp(min=0).mm(self.w2)
+
+
+def manual_grads(x: Tensor, y: Tensor, w1: Tensor, w2: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Sum-of-squares loss of ``relu(x @ w1) @ w2`` and its gradients, derived by hand.
+
+    Shapes: ``x (B, I)``, ``y (B, O)``, ``w1 (I, H)``, ``w2 (H, O)``; returns
+    ``(loss (), grad_w1 (I, H), grad_w2 (H, O))``. Source: the notes, "first neural network":
+    ``dL/dy_pred = 2 (y_pred - y)``, ``dL/dw2 = h^T dL/dy_pred``, ``dL/dw1 = x^T dL/dh``.
+    The notes apply ReLU's derivative as ``grad_h.clamp_(min=0)``, which clips the gradient's
+    sign instead of masking it; the derivative of ``relu(h)`` is the mask ``h > 0``, used here
+    (it is what autograd computes, and what the tests check to 1e-10 in float64).
+    """
+    h = x.mm(w1)  # (B, H)
+    h_relu = h.clamp(min=0)  # (B, H)
+    y_pred = h_relu.mm(w2)  # (B, O)
+    diff = y_pred - y
+    loss = diff.pow(2).sum()
+    grad_y_pred = 2.0 * diff  # (B, O)
+    grad_w2 = h_relu.t().mm(grad_y_pred)  # (H, O)
+    grad_h = grad_y_pred.mm(w2.t()) * (h > 0).to(h.dtype)  # (B, H)
+    grad_w1 = x.t().mm(grad_h)  # (I, H)
+    return loss, grad_w1, grad_w2
+
+
+def manual_sgd_step(x: Tensor, y: Tensor, w1: Tensor, w2: Tensor, lr: float) -> Tensor:
+    """One plain-SGD update of ``w1``, ``w2`` in place with hand-derived gradients; the loss."""
+    loss, grad_w1, grad_w2 = manual_grads(x, y, w1, w2)
+    w1.sub_(lr * grad_w1)
+    w2.sub_(lr * grad_w2)
+    return loss
+
+
+def build_sequential(in_features: int, hidden: int, out_features: int, named: bool) -> nn.Sequential:  # noqa: E501
+    """``Linear -> ReLU -> Linear`` built positionally (``named=False``: modules ``0, 1, 2``)
+    or from an ``OrderedDict`` with the notes' names ``Line1, Relu1, Line2`` (``named=True``).
+    Both draw their weights from the RNG in the same order, so one seed gives equal networks.
+    """
+    layers = [
+        ("Line1", nn.Linear(in_features, hidden)),
+        ("Relu1", nn.ReLU()),
+        ("Line2", nn.Linear(hidden, out_features)),
+    ]
+    if named:
+        return nn.Sequential(OrderedDict(layers))
+    return nn.Sequential(*(layer for _, layer in layers))
+
+
+class _MLPWorkload(Workload):
+    """Shared data of the MLP programs: ``x (B, 1000)`` and ``y (B, 10)`` from ``randn``."""
+
+    default_batch = 100
+
+    def make_batch(self) -> tuple[Tensor, Tensor]:
+        gen = torch.Generator().manual_seed(self.cfg.seed + 1)
+        shape_x = (self.batch_size, self.cfg.in_features)
+        shape_y = (self.batch_size, self.cfg.out_features)
+        x = torch.randn(shape_x, generator=gen, dtype=self.cfg.dtype)
+        y = torch.randn(shape_y, generator=gen, dtype=self.cfg.dtype)
+        return x.to(self.cfg.device), y.to(self.cfg.device)
+
+    def flops(self, scenario: str) -> int:
+        """Forward: ``2BIH + 2BHO``. Train adds ``dL/dw2 (2BHO)``, ``dL/dh (2BOH)`` and
+        ``dL/dw1 (2BIH)`` (no gradient for the input): ``4BIH + 6BHO``. Notes' shapes
+        (B=100, I=1000, H=100, O=10): infer 20.2 MFLOP, train 40.6 MFLOP."""
+        b, i, h, o = self.batch_size, self.cfg.in_features, self.cfg.hidden, self.cfg.out_features
+        first, second = matmul_flops(b, i, h), matmul_flops(b, h, o)
+        return first + second if scenario == "infer" else 2 * first + 3 * second
+
+
+class ManualMLP(_MLPWorkload):
+    """Raw tensors and hand-derived gradients, SGD lr 1e-6, sum-of-squares loss."""
+
+    name = "manual_mlp"
+    section = "第一个神经网络 (first neural network)"
+    notes_lr = 1e-6
+
+    def build(self) -> None:
+        cfg = self.cfg
+        self.module = TwoLayerNet(cfg.in_features, cfg.hidden, cfg.out_features, False)
+
+    def loss_fn(self, out: Tensor, y: Tensor) -> Tensor:
+        return (out - y).pow(2).sum()
+
+    def train_step(self, x: Tensor, y: Tensor) -> Tensor:
+        with torch.no_grad():
+            return manual_sgd_step(x, y, self.module.w1, self.module.w2, self.lr)
+
+
+class AutogradMLP(ManualMLP):
+    """Same network with ``requires_grad`` weights: ``loss.backward()``, manual SGD lr 1e-6."""
+
+    name = "autograd_mlp"
+    section = "自动梯度 (autograd)"
+
+    def build(self) -> None:
+        cfg = self.cfg
+        self.module = TwoLayerNet(cfg.in_features, cfg.hidden, cfg.out_features, True)
+
+    def train_step(self, x: Tensor, y: Tensor) -> Tensor:
+        loss = self.loss_fn(self.module(x), y)
+        loss.backward()
+        with torch.no_grad():
+            for w in self.module.parameters():
+                w -= self.lr * w.grad
+                w.grad = None
+        return loss.detach()
+
+
+class SequentialSGD(_MLPWorkload):
+    """``nn.Sequential(Linear, ReLU, Linear)``, ``MSELoss``, manual update lr 1e-4."""
+
+    name = "sequential_sgd"
+    section = "torch.nn"
+    notes_lr = 1e-4
+
+    def build(self) -> None:
+        cfg = self.cfg
+        self.module = build_sequential(cfg.in_features, cfg.hidden, cfg.out_features, named=False)
+        self.criterion = nn.MSELoss()
+
+    def loss_fn(self, out: Tensor, y: Tensor) -> Tensor:
+        return self.criterion(out, y)
+
+    def train_step(self, x: Tensor, y: Tensor) -> Tensor:
+        self.module.zero_grad()
+        loss = self.loss_fn(self.module(x), y)
+        loss.backward()
+        with torch.no_grad():
+            for p in self.module.parameters():
+                p -= self.lr * p.grad
+        return loss.detach()
+
+
+class SequentialAdam(SequentialSGD):
+    """The same ``nn.Sequential`` and ``MSELoss``, updated by ``torch.optim.Adam`` lr 1e-4."""
+
+    name = "sequential_adam"
+    section = "torch.optim"
+
+    def setup_optimizer(self) -> None:
+        self.optimizer = torch.optim.Adam(self.module.parameters(), lr=self.lr)
+
+    def train_step(self, x: Tensor, y: Tensor) -> Tensor:
+        self.optimizer.zero_grad()
+        loss = self.loss_fn(self.module(x), y)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
