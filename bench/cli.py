@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--workload", default="all", help="a workload name, or all")
     g.add_argument("--epochs", type=int, default=None, help="default: the notes' (CNN: 2)")
     g.add_argument("--data-root", default=None, help="a torchvision MNIST root (no download)")
+    g.add_argument("--seed", type=int, default=0, help="seeds weights, data and shuffling")
     return p
 
 
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         from bench.reproduce import reproduce
 
-        return reproduce(args.workload, args.epochs, args.data_root)
+        return reproduce(args.workload, args.epochs, args.data_root, args.seed)
     except (UsageError, DataError, KeyError) as exc:
         msg = exc.args[0] if exc.args else str(exc)
         print(f"python -m bench: error: {msg}", file=sys.stderr)

@@ -17,7 +17,7 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", warmup_steps=3, min_run_time_s=0.2, max_run_time_s=2.0,
+    "quick": Profile("quick", warmup_steps=3, min_run_time_s=0.2, max_run_time_s=3.0,
                      iqr_threshold=0.1),
     "full": Profile("full", warmup_steps=10, min_run_time_s=2.0, max_run_time_s=20.0,
                     iqr_threshold=0.02),

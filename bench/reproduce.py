@@ -19,9 +19,9 @@ NOTES_EPOCHS = {  # the notes' epoch_n per program; the CNN: 2 (the notes run 1)
 PRINT_EVERY = {"sequential_sgd": 1000}  # the notes print every 1000th of its 10,000 epochs
 
 
-def reproduce_mlp(name: str, epochs: int) -> float:
+def reproduce_mlp(name: str, epochs: int, seed: int = 0) -> float:
     """Full-batch training on the fixed random batch; prints the loss; returns the last loss."""
-    work = build_workload(name)
+    work = build_workload(name, WorkloadConfig(seed=seed))
     step, (x, y) = work.step("train")
     every = PRINT_EVERY.get(name, 1)
     loss = float("nan")
@@ -43,20 +43,20 @@ def accuracy(module: nn.Module, loader) -> float:
     return correct / total
 
 
-def reproduce_cnn(epochs: int, data_root: str | None) -> float:
+def reproduce_cnn(epochs: int, data_root: str | None, seed: int = 0) -> float:
     """The notes' MNIST loop: Adam, batch 64, shuffled; prints per epoch the mean batch loss,
     train accuracy (measured during the epoch, dropout on) and held-out accuracy. Returns the
     last held-out accuracy (fraction)."""
-    work = build_workload("mnist_cnn", WorkloadConfig(data_root=data_root))
-    train_loader, test_loader = mnist_loaders(64, data_root)
+    work = build_workload("mnist_cnn", WorkloadConfig(data_root=data_root, seed=seed))
+    train_loader, test_loader = mnist_loaders(64, data_root, seed=seed)
     test_acc = float("nan")
     for epoch in range(epochs):
         start, loss_sum, correct, seen = time.perf_counter(), 0.0, 0, 0
-        for images, labels in train_loader:
-            work.module.train()
-            with torch.no_grad():
-                correct += int((work.module(images).argmax(1) == labels).sum())
-            loss_sum += float(work.train_step(images, labels)) * len(labels)
+        work.module.train()
+        for images, labels in train_loader:  # (64, 1, 28, 28), (64,); the last batch 32
+            loss, logits = work.fit_batch(images, labels)
+            loss_sum += float(loss) * len(labels)
+            correct += int((logits.argmax(dim=1) == labels).sum())
             seen += len(labels)
         test_acc = accuracy(work.module, test_loader)
         print(f"mnist_cnn epoch {epoch}: loss {loss_sum / seen:.4f}, "
@@ -65,7 +65,7 @@ def reproduce_cnn(epochs: int, data_root: str | None) -> float:
     return test_acc
 
 
-def reproduce(workload: str, epochs: int | None, data_root: str | None) -> int:
+def reproduce(workload: str, epochs: int | None, data_root: str | None, seed: int = 0) -> int:
     """Run the notes' training for ``workload`` (or ``all``); exit status 0."""
     names = list(WORKLOADS) if workload == "all" else [workload]
     for name in names:
@@ -76,7 +76,7 @@ def reproduce(workload: str, epochs: int | None, data_root: str | None) -> int:
     for name in names:
         n = epochs or NOTES_EPOCHS[name]
         if name == "mnist_cnn":
-            reproduce_cnn(n, data_root)
+            reproduce_cnn(n, data_root, seed)
         else:
-            reproduce_mlp(name, n)
+            reproduce_mlp(name, n, seed)
     return 0

@@ -27,7 +27,7 @@ def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int]:
     alpha_half = (1.0 - confidence) / 2.0
     tail, lower = 0.0, 1
     for k in range(n // 2 + 1):  # tail = P(B <= k - 1) before adding P(B = k)
-        tail_next = tail + math.comb(n, k) / 2.0**n
+        tail_next = tail + math.comb(n, k) / (1 << n)  # exact ints: no overflow at large n
         if tail_next > alpha_half:
             break
         tail, lower = tail_next, k + 1

@@ -4,14 +4,11 @@ read (https://pytorch.org/docs/stable/benchmark_utils.html)."""
 
 from __future__ import annotations
 
-import logging
 import timeit
 from collections.abc import Callable
 from typing import Any
 
-# torch.utils.benchmark imports cpp_extension, which warns about CUDA_HOME on CPU-only hosts.
-logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-from torch.utils import benchmark  # noqa: E402
+from torch.utils import benchmark
 
 from bench.profiles import Profile
 from bench.stats import StepStats

@@ -62,12 +62,18 @@ class MnistCNN(Workload):
     def loss_fn(self, out: Tensor, y: Tensor) -> Tensor:
         return self.criterion(out, y)
 
-    def train_step(self, x: Tensor, y: Tensor) -> Tensor:
+    def fit_batch(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """One Adam update on ``x (B, 1, 28, 28)``, ``y (B,)``; returns the loss (0-dim) and
+        the logits ``(B, 10)`` of the forward it used (the notes read accuracy from them)."""
         self.optimizer.zero_grad()
-        loss = self.loss_fn(self.module(x), y)
+        logits = self.module(x)
+        loss = self.loss_fn(logits, y)
         loss.backward()
         self.optimizer.step()
-        return loss.detach()
+        return loss.detach(), logits.detach()
+
+    def train_step(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.fit_batch(x, y)[0]
 
     def flops(self, scenario: str) -> int:
         """Forward per batch B: conv1 ``2*B*28*28*64*1*9``, conv2 ``2*B*28*28*128*64*9``,

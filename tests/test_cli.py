@@ -1,0 +1,71 @@
+"""The CLI: bad input, ``list``, and a quick eager run end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from bench.results import COLUMNS
+from models import WORKLOADS
+
+
+@pytest.mark.parametrize(
+    "argv, names",
+    [
+        (["run", "--workloads", "resnet50"], "manual_mlp"),
+        (["run", "--backends", "tensorrt"], "eager"),
+        (["run", "--scenarios", "serve"], "train, infer"),
+        (["run", "--profile", "forever"], "quick, full"),
+        (["run", "--device", "tpu"], "cpu, cuda"),
+        (["reproduce", "--workload", "resnet50"], "mnist_cnn"),
+        (["frobnicate"], "list"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(argv, names, capsys, tmp_path):
+    status = main([*argv, *(["--out", str(tmp_path)] if argv[0] == "run" else [])])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and names in err
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_list_names_every_workload(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in [*WORKLOADS, "train", "infer", "eager", "cpu"]:
+        assert name in out
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["run", "--device", "cpu", "--profile", "quick", "--out", str(out)]) == 0
+    return out
+
+
+def test_quick_run_has_an_ok_row_per_case(quick_run):
+    df = pd.read_csv(quick_run / "results.csv")
+    assert list(df.columns) == COLUMNS
+    assert len(df) == 10 and set(df["status"]) == {"ok"}
+    assert set(zip(df["workload"], df["scenario"], strict=True)) == {
+        (w, s) for w in WORKLOADS for s in ("train", "infer")
+    }
+    for col in ["step_median_s", "step_iqr_s", "first_call_s", "samples_per_s",
+                "flops_per_step", "achieved_flops_per_s"]:
+        assert (df[col] > 0).all() if col != "step_iqr_s" else (df[col] >= 0).all()
+    assert (df["step_ci_low_s"] <= df["step_median_s"]).all()
+    assert (df["step_median_s"] <= df["step_ci_high_s"]).all()
+    assert (df["repeats"] >= 3).all()
+    cnn = df[(df["workload"] == "mnist_cnn") & (df["scenario"] == "train")].iloc[0]
+    assert cnn["samples_per_s"] == pytest.approx(64 / cnn["step_median_s"])
+    assert pd.read_parquet(quick_run / "results.parquet").equals(df)
+
+
+def test_quick_run_meta(quick_run):
+    meta = json.loads((quick_run / "meta.json").read_text())
+    assert meta["device"] == "cpu" and meta["threads"] >= 1
+    assert meta["torch"] and meta["python"] and meta["host_cpu"]
+    assert meta["precision"]["float32_matmul_precision"] in {"highest", "high", "medium"}

@@ -1,0 +1,43 @@
+"""Steady-state statistics against numbers worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.stats import StepStats, median_ci_ranks
+
+
+def test_median_ci_ranks_literal():
+    # n=10: P(B<=1) = 11/1024 = 0.0107 <= 0.025 < P(B<=2) = 56/1024, so ranks 2 and 9.
+    assert median_ci_ranks(10) == (2, 9)
+    # n=6: P(B<=0) = 1/64 = 0.0156 <= 0.025 < P(B<=1) = 7/64, so ranks 1 and 6.
+    assert median_ci_ranks(6) == (1, 6)
+    # n=20: P(B<=5) = 0.0207 <= 0.025 < P(B<=6) = 0.0577, so ranks 6 and 15.
+    assert median_ci_ranks(20) == (6, 15)
+    assert median_ci_ranks(3) == (1, 3)  # too few for 95%: the widest interval
+
+
+def test_median_ci_ranks_many_samples():
+    # Thousands of timed blocks (a sub-millisecond step) must not overflow; check against the
+    # exact binomial tail computed with fractions.
+    from fractions import Fraction
+    from math import comb
+
+    n = 2000
+    low, high = median_ci_ranks(n)
+    tail = sum(Fraction(comb(n, k), 2**n) for k in range(low))  # P(B <= low - 1)
+    assert tail <= Fraction(1, 40) < tail + Fraction(comb(n, low), 2**n)
+    assert high == n - low + 1
+
+
+def test_step_stats_literal():
+    s = StepStats.of([0.010, 0.001, 0.002, 0.003, 0.004, 0.005, 0.006, 0.007, 0.008, 0.009])
+    assert s.median_s == pytest.approx(0.0055)
+    assert s.iqr_s == pytest.approx(0.00775 - 0.00325)  # numpy linear quartiles
+    assert (s.ci_low_s, s.ci_high_s) == (0.002, 0.009)
+    assert s.repeats == 10
+
+
+def test_step_stats_rejects_empty():
+    with pytest.raises(ValueError):
+        StepStats.of([])
