@@ -16,7 +16,7 @@ from bench.backends import BACKENDS
 from bench.device import DEVICES, available_devices, check_device
 from bench.errors import UsageError
 from bench.profiles import PROFILES
-from models import SCENARIOS, WORKLOADS, DataError
+from models import SCENARIOS, WORKLOADS, DataError, WorkloadConfig
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,10 +93,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{device}"
     out = Path(args.out or Path("runs") / run_id)
     writer = ResultsWriter(out)
-    writer.write_meta(collect_meta(run_id, device, threads, args.profile))
-    cfg = RunConfig(run_id, device, PROFILES[args.profile], threads, args.data_root)
+    meta = collect_meta(run_id, device, threads, args.profile)
+    writer.write_meta(meta)
+    cfg = RunConfig(run_id, device, PROFILES[args.profile], threads,
+                    WorkloadConfig(data_root=args.data_root))
     try:
-        rows = run_matrix(cases, cfg, writer)
+        rows = run_matrix(cases, cfg, writer, meta)
     except KeyboardInterrupt:
         print(f"interrupted: {len(writer.rows)} of {len(cases)} cases kept in {out}",
               file=sys.stderr)

@@ -84,9 +84,9 @@ class _MLPWorkload(Workload):
         gen = torch.Generator().manual_seed(self.cfg.seed + 1)
         shape_x = (self.batch_size, self.cfg.in_features)
         shape_y = (self.batch_size, self.cfg.out_features)
-        x = torch.randn(shape_x, generator=gen, dtype=self.cfg.dtype)
-        y = torch.randn(shape_y, generator=gen, dtype=self.cfg.dtype)
-        return x.to(self.cfg.device), y.to(self.cfg.device)
+        x = torch.randn(shape_x, generator=gen)  # drawn in float32 whatever cfg.dtype is,
+        y = torch.randn(shape_y, generator=gen)  # so a float64 reference sees the same data
+        return x.to(self.cfg.device, self.cfg.dtype), y.to(self.cfg.device, self.cfg.dtype)
 
     def flops(self, scenario: str) -> int:
         """Forward: ``2BIH + 2BHO``. Train adds ``dL/dw2 (2BHO)``, ``dL/dh (2BOH)`` and

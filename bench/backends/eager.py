@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
+from bench.backends.base import Prepared, torch_params
 from models import Workload
 
 
@@ -14,6 +12,6 @@ class Eager:
     name = "eager"
     compiles = False
 
-    def prepare(self, work: Workload, scenario: str) -> Callable[[], Any]:
+    def prepare(self, work: Workload, scenario: str) -> Prepared:
         fn, args = work.step(scenario)
-        return lambda: fn(*args)
+        return Prepared(step=lambda: fn(*args), params=torch_params(work))

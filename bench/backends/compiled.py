@@ -1,0 +1,72 @@
+"""``compile*``: ``torch.compile`` (TorchDynamo + Inductor) of the whole step: for ``train`` the
+workload's ``train_step`` (forward, loss, ``backward()`` and the optimizer update); for
+``infer`` the no-grad forward. Graph breaks and recompiles are read from Dynamo's counters
+(``torch._dynamo.utils.counters``) and recorded per case.
+
+Modes (https://pytorch.org/docs/stable/generated/torch.compile.html): ``compile`` default,
+``compile_reduce_overhead`` (CUDA graphs on a GPU), ``compile_max_autotune``
+(``max-autotune-no-cudagraphs`` on the CPU), ``compile_dynamic`` (``dynamic=True``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch._dynamo.utils import counters
+
+from bench.backends.base import Prepared, torch_params
+from models import Workload
+
+
+def dynamo_counts() -> tuple[int, int]:
+    """``(graph breaks, unique graphs)`` Dynamo has counted since the last reset."""
+    return sum(counters["graph_break"].values()), counters["stats"]["unique_graphs"]
+
+
+def reset_dynamo() -> None:
+    """Forget every compiled frame and counter: each case starts from a cold Dynamo."""
+    torch._dynamo.reset()
+    counters.clear()
+
+
+def cold_compiles() -> None:
+    """Turn off Inductor's FX-graph and AOT-autograd caches for this process, so every
+    compile of a run is cold (a parity run's compile cannot warm the timed one)."""
+    torch._inductor.config.fx_graph_cache = False
+    torch._functorch.config.enable_autograd_cache = False
+
+
+class Compile:
+    """``torch.compile(step, mode=..., dynamic=...)`` registered under ``name``."""
+
+    compiles = True
+
+    def __init__(self, name: str, mode: str | None = None, dynamic: bool | None = None,
+                 cpu_mode: str | None = None) -> None:
+        self.name, self.mode, self.dynamic, self.cpu_mode = name, mode, dynamic, cpu_mode
+
+    def prepare(self, work: Workload, scenario: str) -> Prepared:
+        fn, args = work.step(scenario)
+        mode = self.cpu_mode if work.cfg.device == "cpu" and self.cpu_mode else self.mode
+        compiled = torch.compile(fn, mode=mode, dynamic=self.dynamic)
+        after_first: list[tuple[int, int]] = []
+
+        def step():
+            out = compiled(*args)
+            if not after_first:
+                after_first.append(dynamo_counts())
+            return out
+
+        def case_counters() -> dict[str, int]:
+            breaks, graphs = after_first[0]
+            return {"graph_breaks": breaks, "recompiles": dynamo_counts()[1] - graphs}
+
+        return Prepared(step=step, params=torch_params(work), counters=case_counters)
+
+
+COMPILE_BACKENDS = [
+    Compile("compile"),
+    Compile("compile_reduce_overhead", mode="reduce-overhead"),
+    Compile("compile_max_autotune", mode="max-autotune",
+            cpu_mode="max-autotune-no-cudagraphs"),
+    Compile("compile_dynamic", dynamic=True),
+]

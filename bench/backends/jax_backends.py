@@ -1,0 +1,141 @@
+"""``jax_eager`` and ``jax_jit``: the notes' programs ported to JAX (``models.jax_port``), run op
+by op (JAX's dynamic mode) or as one XLA program per step (``jax.jit``, JAX's static graph)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import torch
+
+from bench.backends.base import Prepared, Unsupported
+from models import Workload
+from models.jax_port import JaxProgram, State, TrainStep, port
+
+
+def jax_device(work: Workload) -> jax.Device:
+    """The JAX device of ``work.cfg.device`` ("cpu", "cuda" or "cuda:N"); ``Unsupported`` when
+    JAX has none such, or cannot hold the workload's dtype."""
+    if work.cfg.dtype not in (torch.float32, torch.float64):
+        raise Unsupported(f"JAX port runs float32/float64 only, not {work.cfg.dtype}")
+    if work.cfg.dtype == torch.float64 and not jax.config.jax_enable_x64:
+        raise Unsupported("float64 in JAX needs jax_enable_x64, which is off")
+    kind, _, index = work.cfg.device.partition(":")
+    platform = {"cpu": "cpu", "cuda": "gpu"}.get(kind)
+    if platform is None:
+        raise Unsupported(f"JAX backends know devices cpu and cuda, not {work.cfg.device!r}")
+    try:
+        devices = jax.devices(platform)
+    except RuntimeError:
+        found = ", ".join(sorted({d.platform for d in jax.devices()}))
+        raise Unsupported(f"JAX sees no {platform} device here (only: {found})") from None
+    i = int(index or 0)
+    if i >= len(devices):
+        raise Unsupported(f"JAX sees {len(devices)} {platform} device(s), not {work.cfg.device}")
+    return devices[i]
+
+
+def torch_precision(device: jax.Device) -> tuple[str, str]:
+    """``(matmul, conv)`` precision matching torch's TF32 policy on GPUs (TF32 allowed ->
+    JAX's "default", else "highest"); full float32 ("highest") on CPUs."""
+    if device.platform != "gpu":
+        return "highest", "highest"
+    allow = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    return tuple("default" if a else "highest" for a in allow)  # type: ignore[return-value]
+
+
+def keyed(train_step: TrainStep) -> Callable[..., tuple[State, jax.Array, jax.Array]]:
+    """``train_step`` that splits its PRNG key itself: ``(state, key, x, y) -> (state, key,
+    loss)``, so a jitted step is one dispatch, key split included."""
+    def step(state: State, key: jax.Array, x: jax.Array, y: jax.Array):
+        key, sub = jax.random.split(key)
+        state, loss = train_step(state, x, y, sub)
+        return state, key, loss
+
+    return step
+
+
+class _Run:
+    """The mutable side of a train case: the current state and key between steps."""
+
+    def __init__(self, fn: Callable[..., Any], program: JaxProgram, key: jax.Array) -> None:
+        self.fn, self.program, self.key = fn, program, key
+        # A copy: a donated buffer must not be the program's own initial parameters.
+        self.state: State = jax.tree.map(jnp.copy, program.init_state())
+
+    def step(self) -> jax.Array:
+        """One update on the fixed batch; returns the loss (0-dim) once all of it is computed."""
+        state, key, loss = self.fn(self.state, self.key, *self.program.batch)
+        jax.block_until_ready((state, key, loss))
+        self.state, self.key = state, key
+        return loss
+
+    def params(self) -> list[np.ndarray]:
+        return [p.astype(np.float64) for p in self.program.params_in_torch_order(self.state)]
+
+
+Counters = Callable[[], dict[str, int]]
+
+
+class _JaxBackend:
+    """Shared preparation: port the workload onto its device, then ``wrap`` its functions."""
+
+    name: str
+    compiles: bool
+
+    def wrap(self, fn: Callable[..., Any], donate: tuple[int, ...]) -> tuple[Callable, Counters]:
+        """This backend's version of ``fn`` and the counters it keeps (per prepared case)."""
+        raise NotImplementedError
+
+    def prepare(self, work: Workload, scenario: str) -> Prepared:
+        device = jax_device(work)
+        program = port(work, device, torch_precision(device))
+        if scenario == "train":
+            fn, counters = self.wrap(keyed(program.train_step), (0, 1))
+            run = _Run(fn, program, jax.device_put(jax.random.key(work.cfg.seed), device))
+            return Prepared(step=run.step, params=run.params, counters=counters)
+        if scenario == "infer":
+            forward, counters = self.wrap(program.forward, ())
+            params, x = program.params, program.batch[0]
+
+            def infer() -> jax.Array:
+                return jax.block_until_ready(forward(params, x))  # (B, n_out)
+
+            def torch_order() -> list[np.ndarray]:
+                return [p.astype(np.float64) for p in program.params_in_torch_order((params, ()))]
+
+            return Prepared(step=infer, params=torch_order, counters=counters)
+        raise ValueError(f"unknown scenario {scenario!r}; valid: train, infer")
+
+
+class JaxEager(_JaxBackend):
+    """The JAX port called without ``jit``: every ``jnp`` op dispatched on its own."""
+
+    name = "jax_eager"
+    compiles = False
+
+    def wrap(self, fn: Callable[..., Any], donate: tuple[int, ...]) -> tuple[Callable, Counters]:
+        return fn, dict
+
+
+class JaxJit(_JaxBackend):
+    """The whole update (forward, ``jax.grad``, optimizer) or the forward as one ``jax.jit``
+    program, the state's buffers donated. ``recompiles``: traces beyond the first."""
+
+    name = "jax_jit"
+    compiles = True
+
+    def wrap(self, fn: Callable[..., Any], donate: tuple[int, ...]) -> tuple[Callable, Counters]:
+        traces = [0]  # a Python side effect inside a jitted function runs only while tracing
+
+        def counted(*args: Any) -> Any:
+            traces[0] += 1
+            return fn(*args)
+
+        def counters() -> dict[str, int]:
+            return {"recompiles": max(traces[0] - 1, 0)}
+
+        return jax.jit(counted, donate_argnums=donate), counters

@@ -1,0 +1,100 @@
+"""Correct before fast: every backend's numbers are checked against eager before it is timed.
+
+The rule follows PyTorch's own compile benchmark (``torch._dynamo.utils.same`` with a float64
+reference, benchmarks/dynamo/common.py): run the eager code in float64 as the reference, run
+float32 eager twice (it must be deterministic) to learn eager's own error, and pass a backend
+when ``err(backend) <= 2 * err(eager) + tol``. ``infer`` compares the output of one forward;
+``train`` compares the losses of ``PARITY_STEPS`` steps and every parameter after them. The
+error of a list of arrays is the largest relative L2 error among them. Dropout is switched off
+(``p = 0``) in every parity run, since no two frameworks draw the same masks; inference runs
+in eval mode, where dropout is the identity anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from bench.backends.base import Prepared
+from bench.backends.eager import Eager
+from models import Workload, WorkloadConfig, build_workload
+
+PARITY_STEPS = 3
+TOLERANCE = {"infer": 1e-4, "train": 1e-3}  # added to twice eager's error (float32)
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A torch tensor (any device) or JAX array as a float64 numpy array."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().double().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def rel_err(pieces: list[np.ndarray], ref: list[np.ndarray]) -> float:
+    """Largest ``||a - r|| / ||r||`` over matching arrays (``inf`` on a shape mismatch or NaN)."""
+    worst = 0.0
+    for a, r in zip(pieces, ref, strict=True):
+        if a.shape != r.shape:
+            return float("inf")
+        err = float(np.linalg.norm(a - r) / max(np.linalg.norm(r), np.finfo(float).tiny))
+        worst = max(worst, err if np.isfinite(err) else float("inf"))
+    return worst
+
+
+def disable_dropout(work: Workload) -> Workload:
+    """Set ``p = 0`` on every ``nn.Dropout`` of ``work.module``; returns ``work``."""
+    for m in work.module.modules():
+        if isinstance(m, nn.Dropout):
+            m.p = 0.0
+    return work
+
+
+def run_pieces(prepared: Prepared, scenario: str) -> list[np.ndarray]:
+    """What parity compares: ``[output]`` of one ``infer`` step, or ``[losses of PARITY_STEPS
+    train steps, *parameters after them]``."""
+    if scenario == "infer":
+        return [to_numpy(prepared.step())]
+    losses = np.array([float(to_numpy(prepared.step())) for _ in range(PARITY_STEPS)])
+    return [losses, *[to_numpy(p) for p in prepared.params()]]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Float64 eager pieces of one workload and scenario, and float32 eager's error to them."""
+
+    pieces: list[np.ndarray]
+    eager_err: float
+    deterministic: bool  # two float32 eager runs gave bit-identical pieces
+
+    def judge(self, pieces: list[np.ndarray], scenario: str) -> tuple[bool, float]:
+        """``(passed, error)`` of a backend's pieces against this reference."""
+        err = rel_err(pieces, self.pieces)
+        return err <= 2 * self.eager_err + TOLERANCE[scenario], err
+
+
+def parity_workload(name: str, cfg: WorkloadConfig) -> Workload:
+    """A fresh workload for a parity run: same seed, weights and batch, dropout off."""
+    return disable_dropout(build_workload(name, cfg))
+
+
+def build_reference(name: str, scenario: str, cfg: WorkloadConfig) -> Reference:
+    """Run eager in float64 once and in float32 twice on ``cfg``'s weights and batch."""
+    def eager_pieces(c: WorkloadConfig) -> list[np.ndarray]:
+        return run_pieces(Eager().prepare(parity_workload(name, c), scenario), scenario)
+
+    ref = eager_pieces(replace(cfg, dtype=torch.float64))
+    first, second = eager_pieces(cfg), eager_pieces(cfg)
+    same = all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    return Reference(ref, rel_err(first, ref), same)
+
+
+def check(prepare: Callable[[Workload], Prepared], name: str, scenario: str,
+          cfg: WorkloadConfig, reference: Reference) -> tuple[bool, float]:
+    """Prepare a backend on a fresh parity workload, run it, judge it against ``reference``."""
+    pieces = run_pieces(prepare(parity_workload(name, cfg)), scenario)
+    return reference.judge(pieces, scenario)

@@ -1,0 +1,81 @@
+"""The case runner's rules: a wrong backend is ``mismatch``, a raising one ``failed``, an
+inexpressible case ``unsupported``, and the rest of the run stays ``ok``."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bench import runner
+from bench.backends import BACKENDS, Prepared
+from bench.backends.base import torch_params
+from bench.profiles import Profile
+from bench.runner import Case, RunConfig, run_case
+from tests.conftest import TINY
+
+TINY_PROFILE = Profile("test", warmup_steps=1, min_run_time_s=0.01, max_run_time_s=0.05,
+                       iqr_threshold=0.5)
+CFG = RunConfig("test", "cpu", TINY_PROFILE, threads=1, workload=TINY)
+
+
+class OffByOnePercent:
+    """Planted bug: eager's output scaled by 1.01."""
+
+    name, compiles = "wrong", False
+
+    def prepare(self, work, scenario):
+        fn, args = work.step(scenario)
+        return Prepared(step=lambda: fn(*args) * 1.01, params=torch_params(work))
+
+
+class Raises:
+    """Planted crash on the first step."""
+
+    name, compiles = "raises", False
+
+    def prepare(self, work, scenario):
+        def step():
+            raise RuntimeError("planted failure\nsecond line")
+
+        return Prepared(step=step, params=torch_params(work))
+
+
+@pytest.fixture
+def planted(monkeypatch):
+    backends = {"eager": BACKENDS["eager"], "wrong": OffByOnePercent(), "raises": Raises(),
+                "export_aoti": BACKENDS["export_aoti"]}
+    monkeypatch.setattr(runner, "BACKENDS", backends)
+    return backends
+
+
+@pytest.mark.parametrize("workload", ["sequential_sgd", "mnist_cnn"])
+def test_planted_backends_are_marked_and_the_rest_is_ok(planted, workload):
+    refs = runner.References()
+    rows = {b: run_case(Case(workload, s, b, "cpu"), CFG, refs)[0]
+            for b in ["eager", "wrong", "raises"] for s in ["infer"]}
+    assert rows["eager"]["status"] == "ok"
+    assert rows["eager"]["parity_rel_err"] < 1e-5
+    assert rows["wrong"]["status"] == "mismatch"
+    assert rows["wrong"]["parity_rel_err"] == pytest.approx(0.01, rel=1e-3)
+    assert "parity error" in rows["wrong"]["error"]
+    assert rows["raises"]["status"] == "failed"
+    assert rows["raises"]["error"] == "RuntimeError: planted failure"
+
+
+def test_training_mismatch_is_caught(planted):
+    row, _ = run_case(Case("sequential_adam", "train", "wrong", "cpu"), CFG)
+    assert row["status"] == "mismatch"  # the loss is off by 1%, the parameters are not
+
+
+def test_export_training_is_unsupported_with_a_reason(planted):
+    row, _ = run_case(Case("sequential_sgd", "train", "export_aoti", "cpu"), CFG)
+    assert row["status"] == "unsupported" and "not exportable" in row["error"]
+
+
+def test_ok_row_fields(planted):
+    row, warns = run_case(Case("manual_mlp", "train", "eager", "cpu"), CFG)
+    assert row["status"] == "ok" and warns == []
+    assert row["step_ci_low_s"] <= row["step_median_s"] <= row["step_ci_high_s"]
+    assert row["flops_per_step"] == 2 * 2 * 8 * 20 * 8 + 3 * 2 * 8 * 8 * 3
+    assert row["compile_s"] is None  # eager builds no graph
+    assert torch.isfinite(torch.tensor(row["final_loss"]))
