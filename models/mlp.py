@@ -132,7 +132,7 @@ class AutogradMLP(ManualMLP):
         with torch.no_grad():
             for w in self.module.parameters():
                 w -= self.lr * w.grad
-                w.grad = None
+                w.grad.zero_()  # as the notes do; gradients would otherwise accumulate
         return loss.detach()
 
 

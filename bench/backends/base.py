@@ -19,7 +19,7 @@ def torch_params(work: Workload) -> Callable[[], list[np.ndarray]]:
     """Reads the parameters ``work.module`` has now (kept even if a backend later swaps the
     module for a compiled one sharing them) as float64 numpy arrays: the parity check's view."""
     params = list(work.module.parameters())
-    return lambda: [p.detach().cpu().double().numpy() for p in params]
+    return lambda: [p.detach().cpu().double().numpy().copy() for p in params]  # a snapshot
 
 
 def one_line(text: str) -> str:

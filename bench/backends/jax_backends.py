@@ -61,10 +61,14 @@ def keyed(train_step: TrainStep) -> Callable[..., tuple[State, jax.Array, jax.Ar
 class _Run:
     """The mutable side of a train case: the current state and key between steps."""
 
-    def __init__(self, fn: Callable[..., Any], program: JaxProgram, key: jax.Array) -> None:
-        self.fn, self.program, self.key = fn, program, key
-        # A copy: a donated buffer must not be the program's own initial parameters.
+    def __init__(self, fn: Callable[..., Any], program: JaxProgram, device: jax.Device,
+                 seed: int) -> None:
+        self.fn, self.program = fn, program
+        # A copy, since donated buffers must not be the program's own initial parameters; and
+        # all of it committed to ``device`` (optax creates Adam's step count uncommitted), as
+        # the step's outputs are: else the second call compiles the step again.
         self.state: State = jax.tree.map(jnp.copy, program.init_state())
+        self.key = jax.device_put(jax.random.key(seed), device)
 
     def step(self) -> jax.Array:
         """One update on the fixed batch; returns the loss (0-dim) once all of it is computed."""
@@ -95,7 +99,7 @@ class _JaxBackend:
         program = port(work, device, torch_precision(device))
         if scenario == "train":
             fn, counters = self.wrap(keyed(program.train_step), (0, 1))
-            run = _Run(fn, program, jax.device_put(jax.random.key(work.cfg.seed), device))
+            run = _Run(fn, program, device, work.cfg.seed)
             return Prepared(step=run.step, params=run.params, counters=counters)
         if scenario == "infer":
             forward, counters = self.wrap(program.forward, ())

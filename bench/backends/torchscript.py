@@ -54,7 +54,9 @@ class _TorchScript:
             return infer
         if work.name == ManualMLP.name:
             w1, w2 = work.module.w1, work.module.w2
-            update = self.convert_update(work.lr, (*args, w1, w2))
+            # Tracing runs the update once: trace on copies so the real weights stay put.
+            update = self.convert_update(work.lr, (*args, w1.detach().clone(),
+                                                   w2.detach().clone()))
 
             def manual():
                 with torch.no_grad():
