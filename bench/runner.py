@@ -4,6 +4,7 @@ A backend that raises or cannot express a case becomes a row too; the matrix run
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -12,6 +13,7 @@ from tqdm import tqdm
 
 from bench import parity
 from bench.backends import BACKENDS, Unsupported
+from bench.backends.base import one_line
 from bench.backends.compiled import cold_compiles, reset_dynamo
 from bench.device import torch_sync
 from bench.profiles import Profile
@@ -52,8 +54,7 @@ def case_matrix(workloads, scenarios, backends, device: str) -> list[Case]:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+    return f"{type(exc).__name__}: {one_line(str(exc))}"[:500]
 
 
 class References:
@@ -93,8 +94,7 @@ def _final_loss(work: Workload, scenario: str, out: Any) -> float:
     return float(work.loss_fn(torch.as_tensor(parity.to_numpy(out), dtype=torch.float64), y))
 
 
-def _measure(case: Case, cfg: RunConfig, refs: References
-             ) -> tuple[dict[str, Any], list[str]]:
+def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
     """Parity check first (on its own workload), then a cold first call, warm-up and steady
     state on a fresh one; raises whatever the backend raises."""
     wcfg = replace(cfg.workload, device=case.device)
@@ -124,26 +124,28 @@ def _measure(case: Case, cfg: RunConfig, refs: References
         limit = 2 * ref.eager_err + tol
         row.update(status="mismatch", error=f"parity error {err:.3g} > {limit:.3g} "
                    f"(2 x eager's {ref.eager_err:.3g} + {tol:g})")
-    return row, prepared.warnings
+    return row
 
 
 def run_case(case: Case, cfg: RunConfig, refs: References | None = None
              ) -> tuple[dict[str, Any], list[str]]:
     """One row of results for ``case`` (``ok``/``mismatch`` with timings, or
-    ``unsupported``/``failed`` with the one-line reason) and the warnings met on the way."""
+    ``unsupported``/``failed`` with the one-line reason), and the warnings raised on the way
+    (``"backend: Category: first line"``, each once), kept out of the terminal."""
     row: dict[str, Any] = {"run_id": cfg.run_id, "workload": case.workload,
                            "scenario": case.scenario, "backend": case.backend,
                            "device": case.device, "dtype": "float32"}
-    try:
-        measured, warns = _measure(case, cfg, refs or References())
-        row.update(measured)
-    except Unsupported as exc:
-        row.update(status="unsupported", error=str(exc))
-        warns = []
-    except Exception as exc:  # a broken backend must not stop the matrix
-        row.update(status="failed", error=_one_line(exc))
-        warns = []
-    return row, warns
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            row.update(_measure(case, cfg, refs or References()))
+        except Unsupported as exc:
+            row.update(status="unsupported", error=str(exc))
+        except Exception as exc:  # a broken backend must not stop the matrix
+            row.update(status="failed", error=_one_line(exc))
+    notes = dict.fromkeys(f"{case.backend}: {w.category.__name__}: {one_line(w.message)}"
+                          for w in caught)
+    return row, list(notes)
 
 
 def run_matrix(cases: list[Case], cfg: RunConfig, writer: ResultsWriter,

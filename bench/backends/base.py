@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -36,14 +36,12 @@ class Prepared:
     (0-dim) for ``train``, the network output ``(B, n_out)`` for ``infer``, as a torch tensor
     or a JAX array. ``params()`` returns the current parameters as numpy arrays, in
     ``work.module.parameters()`` order. ``counters()`` is read once the case has run:
-    ``graph_breaks``, ``recompiles`` where the backend knows them. ``warnings`` holds
-    one-line messages raised while preparing (e.g. TorchScript's deprecation).
+    ``graph_breaks``, ``recompiles`` where the backend knows them.
     """
 
     step: Callable[[], Any]
     params: Callable[[], list[np.ndarray]]
     counters: Callable[[], dict[str, int]] = lambda: {}
-    warnings: list[str] = field(default_factory=list)
 
 
 class Backend(Protocol):

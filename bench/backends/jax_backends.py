@@ -3,6 +3,8 @@ by op (JAX's dynamic mode) or as one XLA program per step (``jax.jit``, JAX's st
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +17,9 @@ from bench.backends.base import Prepared, Unsupported
 from models import Workload
 from models.jax_port import JaxProgram, State, TrainStep, port
 
+# JAX takes 75% of a GPU's memory when it first touches it, starving the torch backends that
+# run in the same process; this asks it to allocate as it goes (read when JAX first picks a GPU).
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 def jax_device(work: Workload) -> jax.Device:
     """The JAX device of ``work.cfg.device`` ("cpu", "cuda" or "cuda:N"); ``Unsupported`` when
@@ -67,7 +72,7 @@ class _Run:
         # A copy, since donated buffers must not be the program's own initial parameters; and
         # all of it committed to ``device`` (optax creates Adam's step count uncommitted), as
         # the step's outputs are: else the second call compiles the step again.
-        self.state: State = jax.tree.map(jnp.copy, program.init_state())
+        self.state: State = jax.device_put(jax.tree.map(jnp.copy, program.init_state()), device)
         self.key = jax.device_put(jax.random.key(seed), device)
 
     def step(self) -> jax.Array:
@@ -135,6 +140,7 @@ class JaxJit(_JaxBackend):
     def wrap(self, fn: Callable[..., Any], donate: tuple[int, ...]) -> tuple[Callable, Counters]:
         traces = [0]  # a Python side effect inside a jitted function runs only while tracing
 
+        @functools.wraps(fn)  # compile logs and profiles name the step, not this wrapper
         def counted(*args: Any) -> Any:
             traces[0] += 1
             return fn(*args)

@@ -1,5 +1,5 @@
 """``jit_trace`` and ``jit_script``: TorchScript, the static graph of PyTorch 1.x (deprecated in
-torch 2.14, benchmarked anyway; its FutureWarning is recorded in meta.json, not printed).
+torch 2.14, benchmarked anyway; the runner records its FutureWarning in meta.json).
 
 ``infer`` runs the traced/scripted module, frozen (``torch.jit.freeze``) in eval mode.
 ``train`` of ``manual_mlp`` runs the hand-derived update (``models.mlp.manual_sgd_step``)
@@ -11,11 +11,9 @@ trained. A module traced in train mode keeps ``dropout(train=True)`` as a random
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 
-from bench.backends.base import Prepared, one_line, torch_params
+from bench.backends.base import Prepared, torch_params
 from models import Workload
 from models.mlp import ManualMLP, manual_sgd_step
 
@@ -34,13 +32,8 @@ class _TorchScript:
 
     def prepare(self, work: Workload, scenario: str) -> Prepared:
         params = torch_params(work)
-        fn, args = work.step(scenario)  # sets train/eval mode
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            step = self._build(work, scenario, args)
-        notes = sorted({f"{self.name}: {w.category.__name__}: {one_line(w.message)}"
-                        for w in caught})
-        return Prepared(step=step, params=params, warnings=notes)
+        _, args = work.step(scenario)  # sets train/eval mode
+        return Prepared(step=self._build(work, scenario, args), params=params)
 
     def _build(self, work: Workload, scenario: str, args: tuple):
         if scenario == "infer":

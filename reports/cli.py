@@ -1,0 +1,103 @@
+"""``python -m reports build RESULTS_DIR... [--out DIR]``: the only place that writes files.
+Everything is built in memory first, then each file is replaced atomically, so bad input
+(exit status 2, one line on stderr) never leaves a half-written report behind."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from reports.load import ReportInputError, load_runs
+from reports.plots import PLOTS
+from reports.render import Report, render_html, render_markdown
+from reports.tables import build_tables
+from reports.verdict import build_verdict
+
+DEFAULT_OUT = Path("reports") / "out"
+
+
+def figure_bytes(fig: Figure, fmt: str) -> bytes:
+    """``fig`` encoded as ``fmt`` (``"png"`` or ``"svg"``), without timestamps."""
+    buf = io.BytesIO()
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    fig.savefig(buf, format=fmt, dpi=110, metadata=metadata)
+    return buf.getvalue()
+
+
+def build_files(folders: list[str]) -> dict[str, bytes]:
+    """Every output file of the report of run ``folders``, by file name, as bytes: report.md,
+    report.html, NAME.csv (as shown) and NAME_tidy.csv (SI numbers) per table, NAME.png and
+    NAME.svg per plot. Raises ``ReportInputError`` for bad input."""
+    runs = load_runs(folders)
+    df = runs.results
+    files: dict[str, bytes] = {}
+    pngs: dict[str, bytes] = {}
+    for plot in PLOTS:
+        fig = plot.draw(df)
+        pngs[plot.name] = files[f"{plot.name}.png"] = figure_bytes(fig, "png")
+        fig.set_layout_engine("none")  # keep the layout just computed; don't solve it again
+        files[f"{plot.name}.svg"] = figure_bytes(fig, "svg")
+    report = Report([str(f) for f in folders], build_verdict(df), build_tables(df, runs.metas),
+                    PLOTS, pngs)
+    for table in report.all_tables():
+        files[f"{table.name}.csv"] = table.shown.to_csv(index=False).encode()
+        files[f"{table.name}_tidy.csv"] = table.tidy.to_csv(index=False).encode()
+    files["report.md"] = render_markdown(report).encode()
+    files["report.html"] = render_html(report).encode()
+    return files
+
+
+def write_files(out: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` into ``out`` (created if needed), each by an atomic replace."""
+    out.mkdir(parents=True, exist_ok=True)
+    umask = os.umask(0)
+    os.umask(umask)
+    for name, data in files.items():
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> what open() would have made
+            os.replace(tmp, out / name)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="build report.md, report.html, tables and plots")
+    build.add_argument("results", nargs="+", metavar="RESULTS_DIR",
+                       help="run folders, each holding results.csv and meta.json")
+    build.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                       help=f"output folder (default: {DEFAULT_OUT}/)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 bad input, 1 output not writable)."""
+    args = _parser().parse_args(argv)
+    start = time.perf_counter()
+    try:
+        files = build_files(args.results)
+    except ReportInputError as exc:
+        print(f"reports: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        write_files(args.out, files)
+    except OSError as exc:
+        print(f"reports: error: cannot write {args.out}: {' '.join(str(exc).split())}",
+              file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - start
+    print(f"wrote {len(files)} files to {args.out} in {elapsed:.1f} s "
+          f"(open {args.out / 'report.html'})")
+    return 0

@@ -1,0 +1,227 @@
+"""The report's tables: each a ``Table`` holding the tidy numbers (SI) and the shown strings
+(people's units, pivoted only here). A case whose status is not ``ok`` shows its status,
+never a number."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from reports import metrics
+from reports.load import backend_order
+from reports.units import (
+    MISSING,
+    fmt_count,
+    fmt_gflops,
+    fmt_mib,
+    fmt_rate,
+    fmt_ratio,
+    fmt_speedup,
+    fmt_steps,
+    fmt_time,
+)  # fmt: skip
+
+
+@dataclass
+class Table:
+    """One table of the report: ``shown`` is what people read, ``tidy`` the numbers behind it."""
+
+    name: str  # file stem and HTML anchor
+    title: str
+    note: str  # one or two sentences: what a cell means, its units
+    shown: pd.DataFrame
+    tidy: pd.DataFrame
+
+
+def _status_or(row: pd.Series, text: str) -> str:
+    return text if row["status"] == "ok" else str(row["status"])
+
+
+def _long(df: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    """A shown table: case index, backend, status, then ``columns`` {header: row -> str};
+    the formatted cells of a non-ok row are ``-`` (its status column says why)."""
+    idx = metrics.case_index(df)
+    out = df[[*idx, "backend", "status"]].copy()
+    for header, fmt in columns.items():
+        out[header] = [fmt(r) if r["status"] == "ok" else MISSING for _, r in df.iterrows()]
+    return out.reset_index(drop=True)
+
+
+def _speedup_cell(row: pd.Series) -> str:
+    if row["status"] != "ok":
+        return str(row["status"])
+    if pd.isna(row["eager_status"]):
+        return "no eager"
+    if row["eager_status"] != "ok":
+        return f"eager {row['eager_status']}"
+    return fmt_speedup(row["speedup"])
+
+
+def speedup_table(df: pd.DataFrame) -> Table:
+    """Speedup against eager per case (rows) and backend (columns)."""
+    s = metrics.speedups(df)
+    idx = metrics.case_index(s)
+    s["shown"] = [_speedup_cell(r) for _, r in s.iterrows()]
+    wide = s.pivot_table(index=idx, columns="backend", values="shown", aggfunc="first", sort=False)
+    wide = wide.reindex(columns=backend_order(s["backend"])).astype(object).fillna("")
+    wide = wide.reset_index()
+    wide.columns.name = None
+    tidy_cols = [*idx, "backend", "status", "eager_status", "step_median_s",
+                 "eager_step_median_s", "speedup"]  # fmt: skip
+    note = ("eager step_median_s / backend step_median_s, same run, workload, scenario and "
+            "device; > 1x is faster than eager. A status instead of a number: that case (or "
+            "its eager baseline) did not run correctly and enters no speedup or mean.")
+    return Table("speedup", "Speedup against eager", note, wide, s[tidy_cols])
+
+
+def geomean_table(df: pd.DataFrame) -> Table:
+    """Geometric-mean speedup per device (rows) and backend (columns), with its case count."""
+    g = metrics.geomean_speedups(df)
+    g["shown"] = [f"{fmt_speedup(v)} (n={n})" for v, n in zip(g["geomean_speedup"], g["n"],
+                                                             strict=True)]
+    wide = g.pivot_table(index="device", columns="backend", values="shown", aggfunc="first")
+    backends = backend_order(metrics.cases(df)["backend"])
+    wide = wide.reindex(columns=backends).astype(object).fillna(MISSING).reset_index()
+    wide.columns.name = None
+    note = ("Geometric mean of the valid speedups (status ok, eager ok) over workloads and "
+            "scenarios, per device; n = cases averaged; '-' = no valid case.")
+    return Table("speedup_geomean", "Geometric-mean speedup per backend", note, wide, g.drop(
+        columns="shown"))
+
+
+def timing_table(df: pd.DataFrame) -> Table:
+    """Step time median and IQR, throughput and achieved FLOP/s per case."""
+    c = metrics.cases(df)
+    shown = _long(c, {
+        "batch": lambda r: fmt_count(r["batch_size"]),
+        "step median": lambda r: fmt_time(r["step_median_s"]),
+        "step IQR": lambda r: fmt_time(r["step_iqr_s"]),
+        "throughput": lambda r: fmt_rate(r["samples_per_s"]),
+        "achieved": lambda r: fmt_gflops(r["achieved_flops_per_s"]),
+    })
+    cols = ["batch_size", "step_median_s", "step_iqr_s", "samples_per_s", "achieved_flops_per_s"]
+    tidy = c[[*metrics.case_index(c), "backend", "status", *cols]]
+    note = ("Median and interquartile range of the steady-state step; throughput in samples "
+            "per second; achieved GFLOP/s = analytic FLOPs per step / median step time.")
+    return Table("step_time", "Step time, throughput, FLOP/s", note, shown, tidy)
+
+
+def compile_table(df: pd.DataFrame) -> Table:
+    """Graph-building cost: cold and warm compile, first call, break-even steps."""
+    b = metrics.break_even(df)
+    shown = _long(b, {
+        "compile (cold)": lambda r: fmt_time(r["compile_s"]),
+        "compile (warm)": lambda r: fmt_time(r["compile_warm_s"]),
+        "first call": lambda r: fmt_time(r["first_call_s"]),
+        "step": lambda r: fmt_time(r["step_median_s"]),
+        "eager step": lambda r: fmt_time(r["eager_step_median_s"]),
+        "break-even steps": lambda r: fmt_steps(r["break_even_steps"]),
+    })
+    cols = ["compile_s", "compile_warm_s", "first_call_s", "step_median_s",
+            "eager_step_median_s", "break_even_steps"]  # fmt: skip
+    tidy = b[[*metrics.case_index(b), "backend", "status", *cols]]
+    note = ("Break-even = compile_s / (eager step - backend step): the steps after which the "
+            "compiled backend has paid for its compilation; 'never' when its step is not "
+            "faster than eager's; '-' when not measured or not applicable.")
+    return Table("compile_cost", "Graph-building cost and break-even", note, shown, tidy)
+
+
+def shapes_table(df: pd.DataFrame) -> Table:
+    """``shapes`` scenario: recompiles and whole-sequence time per backend."""
+    s = metrics.shapes_summary(df)
+    idx = [c for c in metrics.case_index(df) if c != "scenario"]
+    shown = s[[*idx, "backend", "status"]].copy()
+    cells = {
+        "distinct batch sizes": lambda r: fmt_count(r["distinct_batch_sizes"]),
+        "recompiles": lambda r: fmt_count(r["recompiles"]),
+        "sequence time": lambda r: fmt_time(r["sequence_s"]),
+        "vs eager": lambda r: fmt_speedup(r["sequence_speedup"]),
+    }
+    for header, fmt in cells.items():
+        shown[header] = [_status_or(r, fmt(r)) for _, r in s.iterrows()]
+    note = ("A DataLoader epoch's changing batch sizes: recompiles counted by the backend, "
+            "time of the whole sequence, and eager's sequence time / the backend's.")
+    return Table("shapes", "Changing shapes: recompiles", note, shown.reset_index(drop=True), s)
+
+
+def debug_table(df: pd.DataFrame) -> Table:
+    """``debug`` scenario: graph breaks and the step-time cost against the ``train`` row."""
+    d = metrics.debug_costs(df)
+    idx = [c for c in metrics.case_index(df) if c != "scenario"]
+    shown = d[[*idx, "backend", "status"]].copy()
+    cells = {
+        "graph breaks": lambda r: fmt_count(r["graph_breaks"]),
+        "debug step": lambda r: fmt_time(r["step_median_s"]),
+        "train step": lambda r: fmt_time(r["train_step_median_s"]),
+        "cost vs train": lambda r: fmt_speedup(r["debug_cost_ratio"]),
+        "extra per step": lambda r: fmt_time(r["debug_extra_s"]),
+    }
+    for header, fmt in cells.items():
+        shown[header] = [_status_or(r, fmt(r)) for _, r in d.iterrows()]
+    cols = ["graph_breaks", "step_median_s", "train_status", "train_step_median_s",
+            "debug_cost_ratio", "debug_extra_s"]  # fmt: skip
+    note = ("The train step with a print/.item() of the loss inside: graph breaks, and its "
+            "step time against the same backend's train step (ratio and seconds).")
+    return Table("debug", "Debugging: graph breaks and their cost", note,
+                 shown.reset_index(drop=True), d[[*idx, "backend", "status", *cols]])
+
+
+def memory_table(df: pd.DataFrame) -> Table:
+    """Peak memory (MiB) and its ratio to eager's, where measured."""
+    m = metrics.memory(df)
+    shown = _long(m, {
+        "peak memory": lambda r: fmt_mib(r["peak_mem_bytes"]),
+        "vs eager": lambda r: fmt_ratio(r["mem_ratio"]),
+    })
+    tidy = m[[*metrics.case_index(m), "backend", "status", "peak_mem_bytes", "mem_ratio"]]
+    note = "Peak memory of the step in MiB (2^20 bytes) and backend peak / eager peak."
+    return Table("memory", "Peak memory", note, shown, tidy)
+
+
+def failures_table(df: pd.DataFrame) -> Table:
+    """Every case whose status is not ``ok``, with the reason the bench recorded."""
+    bad = df[df["status"] != "ok"].reset_index(drop=True)
+    idx = metrics.case_index(df)
+    tidy = bad[[*idx, "backend", "status", "error"]]
+    shown = tidy.astype(object).fillna(MISSING)
+    note = "Cases that produced no valid number: failed, unsupported, mismatch or timeout."
+    return Table("not_ok", "Cases without a valid number", note, shown, tidy)
+
+
+ENV_FIELDS = ["run_id", "utc_time", "git_commit", "host_cpu", "cpu_count", "threads", "gpu",
+              "device", "profile", "python", "torch", "torchvision", "jax", "precision",
+              "command", "path"]  # fmt: skip
+
+
+def _env_value(value: Any) -> str:
+    if value is None or value == "":
+        return MISSING
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, list):
+        return json.dumps(value)
+    return str(value)
+
+
+def environment_table(metas: list[dict[str, Any]]) -> Table:
+    """What each run was measured on (from ``meta.json``): one column per run."""
+    tidy = pd.DataFrame([{f: m.get(f) for f in ENV_FIELDS} for m in metas], columns=ENV_FIELDS)
+    tidy["meta_missing"] = [bool(m.get("missing")) for m in metas]
+    shown = pd.DataFrame({"field": ENV_FIELDS})
+    for i, meta in enumerate(metas):
+        label = str(meta.get("run_id") or f"run {i + 1}")
+        shown[label] = [_env_value(meta.get(f)) for f in ENV_FIELDS]
+    note = "From each run's meta.json ('-' = not recorded; no meta.json: only run_id and path)."
+    return Table("environment", "Environment of each run", note, shown, tidy)
+
+
+def build_tables(df: pd.DataFrame, metas: list[dict[str, Any]]) -> list[Table]:
+    """All tables of the report, in presentation order."""
+    return [
+        speedup_table(df), geomean_table(df), timing_table(df), compile_table(df),
+        shapes_table(df), debug_table(df), memory_table(df), failures_table(df),
+        environment_table(metas),
+    ]  # fmt: skip

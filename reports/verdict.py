@@ -1,0 +1,249 @@
+"""The verdict, computed: per workload, scenario and device, the fastest correct backend, its
+speedup and break-even, and whether "static graphs are faster" holds there; then the
+debuggability facts measured. Every sentence is generated from the tables' numbers."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from reports import metrics
+from reports.tables import Table
+from reports.units import MISSING, fmt_count, fmt_speedup, fmt_steps, fmt_time
+
+CLAIM = "static graphs are faster"
+
+
+@dataclass
+class Verdict:
+    """Sentences in three groups, and the per-cell table they were generated from."""
+
+    summary: list[str] = field(default_factory=list)
+    cells: list[str] = field(default_factory=list)
+    debuggability: list[str] = field(default_factory=list)
+    table: Table | None = None
+
+
+def _is_static(backend: str) -> bool:
+    """A PyTorch graph backend: anything but eager and the JAX backends."""
+    return backend != "eager" and not backend.startswith("jax_")
+
+
+def _fastest(rows: pd.DataFrame) -> pd.Series | None:
+    ok = rows[(rows["status"] == "ok") & rows["step_median_s"].notna()]
+    return None if ok.empty else ok.loc[ok["step_median_s"].idxmin()]
+
+
+def _cell(key: dict, g: pd.DataFrame) -> dict:
+    """One verdict row for the cases ``g`` of one workload, scenario and device."""
+    eager = g[g["backend"] == "eager"]
+    eager_status = eager["status"].iloc[0] if len(eager) else None
+    fastest = _fastest(g)
+    is_static = g["backend"].map(_is_static).astype(bool)
+    static = _fastest(g[is_static])
+    jit, jeager = _fastest(g[g["backend"] == "jax_jit"]), _fastest(g[g["backend"] == "jax_eager"])
+    claim = None
+    if static is not None and pd.notna(static["speedup"]):
+        claim = bool(static["speedup"] > 1)
+    bad = g[g["status"] != "ok"]
+    return {
+        **key,
+        "eager_status": eager_status,
+        "eager_step_s": eager["step_median_s"].iloc[0] if eager_status == "ok" else math.nan,
+        "fastest": None if fastest is None else fastest["backend"],
+        "fastest_step_s": math.nan if fastest is None else fastest["step_median_s"],
+        "fastest_speedup": math.nan if fastest is None else
+        (1.0 if fastest["backend"] == "eager" and eager_status == "ok" else fastest["speedup"]),
+        "fastest_compile_s": math.nan if fastest is None else fastest["compile_s"],
+        "fastest_break_even_steps": math.nan if fastest is None else fastest["break_even_steps"],
+        "best_static": None if static is None else static["backend"],
+        "best_static_speedup": math.nan if static is None else static["speedup"],
+        "best_static_break_even_steps": math.nan if static is None else static["break_even_steps"],
+        "claim_holds": claim,
+        "n_cases": len(g),
+        "n_ok": int((g["status"] == "ok").sum()),
+        "n_static": int(is_static.sum()),
+        "jax_jit_vs_jax_eager": (jeager["step_median_s"] / jit["step_median_s"])
+        if jit is not None and jeager is not None else math.nan,
+        "not_ok": "; ".join(f"{b} {s}" for b, s in zip(bad["backend"], bad["status"],
+                                                       strict=True)),
+    }
+
+
+def verdict_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per workload, scenario and device (and run, when a device has several): the
+    fastest correct backend, its step (s), speedup and break-even (steps), the best PyTorch
+    static backend and whether it beats eager (``claim_holds``: True/False/None)."""
+    b = metrics.break_even(df)
+    idx = metrics.case_index(b)
+    rows = [_cell(dict(zip(idx, key, strict=True)), g)
+            for key, g in b.groupby(idx, sort=False, dropna=False)]
+    if not rows:
+        return pd.DataFrame(columns=[*idx, *_cell({}, b.iloc[0:0]).keys()])
+    return pd.DataFrame(rows)
+
+
+def _where(r: pd.Series) -> str:
+    run = f" [{r['run_id']}]" if "run_id" in r.index else ""
+    return f"{r['workload']} / {r['scenario']} / {r['device']}{run}"
+
+
+def _more_or_less(speedup: float) -> str:
+    """2.0 -> "50% less time per step"; 0.5 -> "100% more time per step"."""
+    if speedup >= 1:
+        return f"{(1 - 1 / speedup) * 100:.0f}% less time per step"
+    return f"{(1 / speedup - 1) * 100:.0f}% more time per step"
+
+
+def _claim_sentence(r: pd.Series) -> str:
+    if r["claim_holds"] is None or pd.isna(r["claim_holds"]):
+        why = ("eager did not run correctly" if r["eager_status"] != "ok" else
+               "eager has no step time" if pd.isna(r["eager_step_s"]) else
+               "no static backend ran correctly" if r["n_static"] else "no static backend measured")
+        return f'Claim "{CLAIM}": cannot be judged ({why}).'
+    s = r["best_static_speedup"]
+    verb = "holds" if r["claim_holds"] else "does not hold"
+    return (f'Claim "{CLAIM}": {verb} (best static graph {r["best_static"]} at '
+            f"{fmt_speedup(s)} eager, {_more_or_less(s)}).")
+
+
+def _fastest_sentence(r: pd.Series) -> str:
+    where, t = _where(r), fmt_time(r["fastest_step_s"])
+    if pd.isna(r["fastest"]):
+        return f"{where}: no backend ran correctly."
+    if r["eager_status"] != "ok" or pd.isna(r["eager_step_s"]):
+        status = "missing" if pd.isna(r["eager_status"]) else r["eager_status"]
+        status += " without a step time" if status == "ok" else ""
+        return f"{where}: eager {status}; the fastest correct backend is {r['fastest']} ({t})."
+    if r["fastest"] == "eager":
+        what = ("only eager was measured" if r["n_cases"] == 1 else
+                "only eager ran correctly" if r["n_ok"] == 1 else "eager is fastest")
+        return f"{where}: {what} ({t} per step)."
+    text = (f"{where}: the fastest correct backend is {r['fastest']} at {t} per step, "
+            f"{fmt_speedup(r['fastest_speedup'])} eager ({fmt_time(r['eager_step_s'])})")
+    be = r["fastest_break_even_steps"]
+    if pd.notna(be) and math.isfinite(be):
+        steps = fmt_steps(be)
+        text += (f"; its {fmt_time(r['fastest_compile_s'])} of compilation pays for itself "
+                 f"after {steps} step{'' if steps == '1' else 's'}")
+    elif pd.isna(r["fastest_compile_s"]):
+        text += "; no compile time recorded, so no break-even"
+    return text + "."
+
+
+def cell_sentences(frame: pd.DataFrame) -> list[str]:
+    """One paragraph per verdict row: fastest backend, break-even, the claim, JAX, exclusions."""
+    out = []
+    for _, r in frame.iterrows():
+        parts = [_fastest_sentence(r), _claim_sentence(r)]
+        if pd.notna(r["jax_jit_vs_jax_eager"]):
+            parts.append(f"In JAX, jax_jit runs at {fmt_speedup(r['jax_jit_vs_jax_eager'])} "
+                         "jax_eager.")
+        if r["not_ok"]:
+            parts.append(f"Not counted: {r['not_ok']}.")
+        out.append(" ".join(parts))
+    return out
+
+
+def summary_sentences(df: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
+    """How often the claim holds, per device, and the geometric-mean speedups."""
+    out = []
+    judged = frame[frame["claim_holds"].notna()]
+    if judged.empty:
+        out.append(f'The claim "{CLAIM}" could not be judged anywhere: no workload, scenario '
+                   "and device has both an ok eager and an ok PyTorch static backend.")
+    else:
+        per_dev = ", ".join(
+            f"{dev} {int(g['claim_holds'].astype(bool).sum())}/{len(g)}"
+            for dev, g in judged.groupby("device")
+        )
+        holds = int(judged["claim_holds"].astype(bool).sum())
+        out.append(f'The claim "{CLAIM}" (the best PyTorch static backend beats eager) holds '
+                   f"in {holds} of {len(judged)} workload x scenario x device cells ({per_dev}).")
+    geo = metrics.geomean_speedups(df)
+    for dev, g in geo[geo["backend"] != "eager"].groupby("device"):
+        g = g.sort_values("geomean_speedup", ascending=False)
+        items = ", ".join(f"{b} {fmt_speedup(v)} (n={n})" for b, v, n in
+                          zip(g["backend"], g["geomean_speedup"], g["n"], strict=True))
+        out.append(f"On {dev}, geometric-mean speedup against eager: {items}.")
+    return out
+
+
+def _graph_break_sentences(df: pd.DataFrame, limit: int = 12) -> list[str]:
+    """How many cases counted graph breaks, and which ones broke the graph (up to ``limit``)."""
+    c = metrics.cases(df)
+    counted = c[c["graph_breaks"].notna()]
+    if counted.empty:
+        return []
+    broke = counted[counted["graph_breaks"] > 0]
+    text = f"Graph breaks were counted in {len(counted)} cases; {len(broke)} broke the graph"
+    listed = [f"{r['backend']} on {r['workload']}/{r['scenario']}/{r['device']}: "
+              f"{fmt_count(r['graph_breaks'])}" for _, r in broke.head(limit).iterrows()]
+    more = f" and {len(broke) - limit} more" if len(broke) > limit else ""
+    return [text + (f" ({'; '.join(listed)}{more})." if listed else ".")]
+
+
+def _debug_cost_sentences(df: pd.DataFrame) -> list[str]:
+    """The ``debug`` scenario's step time against ``train``, per backend."""
+    out = []
+    for _, r in metrics.debug_costs(df).iterrows():
+        head = (f"With a print of the loss inside the step, {r['backend']} on "
+                f"{r['workload']}/{r['device']}")
+        if pd.isna(r["debug_cost_ratio"]):
+            train = MISSING if pd.isna(r["train_status"]) else r["train_status"]
+            out.append(f"{head}: debug {r['status']}, train {train}.")
+            continue
+        breaks = ("" if pd.isna(r["graph_breaks"])
+                  else f" with {fmt_count(r['graph_breaks'])} graph breaks")
+        out.append(f"{head} takes {fmt_speedup(r['debug_cost_ratio'])} its train step "
+                   f"({fmt_time(r['debug_extra_s'])} extra per step){breaks}.")
+    return out
+
+
+def _shapes_sentences(df: pd.DataFrame) -> list[str]:
+    """Recompiles and whole-sequence time of the ``shapes`` scenario, per backend."""
+    out = []
+    for _, r in metrics.shapes_summary(df).iterrows():
+        head = f"Changing batch sizes, {r['backend']} on {r['workload']}/{r['device']}"
+        if r["status"] != "ok":
+            out.append(f"{head}: {r['status']}.")
+            continue
+        vs = ("" if r["backend"] == "eager" or pd.isna(r["sequence_speedup"])
+              else f" ({fmt_speedup(r['sequence_speedup'])} eager)")
+        rec = ("recompiles not recorded" if pd.isna(r["recompiles"])
+               else f"{fmt_count(r['recompiles'])} recompiles")
+        sizes = ("" if pd.isna(r["distinct_batch_sizes"])
+                 else f" over {fmt_count(r['distinct_batch_sizes'])} distinct batch sizes")
+        out.append(f"{head}: {rec}{sizes}, the sequence takes {fmt_time(r['sequence_s'])}{vs}.")
+    return out
+
+
+def debug_sentences(df: pd.DataFrame) -> list[str]:
+    """Graph breaks counted, the debug scenario's cost, recompiles under changing shapes."""
+    return _graph_break_sentences(df) + _debug_cost_sentences(df) + _shapes_sentences(df)
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    idx = [c for c in ("run_id", "device", "workload", "scenario") if c in frame.columns]
+    shown = frame[[*idx, "fastest"]].astype(object).fillna(MISSING)
+    shown["fastest step"] = frame["fastest_step_s"].map(fmt_time)
+    shown["vs eager"] = frame["fastest_speedup"].map(fmt_speedup)
+    shown["break-even steps"] = frame["fastest_break_even_steps"].map(fmt_steps)
+    shown["best static"] = frame["best_static"].astype(object).fillna(MISSING)
+    shown["static vs eager"] = frame["best_static_speedup"].map(fmt_speedup)
+    shown["claim holds"] = frame["claim_holds"].map(
+        lambda v: "cannot judge" if v is None or pd.isna(v) else ("yes" if v else "no"))
+    return shown
+
+
+def build_verdict(df: pd.DataFrame) -> Verdict:
+    """The whole verdict of results ``df``: sentences and the table behind them."""
+    frame = verdict_frame(df)
+    note = ("Per workload, scenario and device: the fastest backend with status ok, its speedup "
+            "against eager and break-even steps; whether the best PyTorch static backend "
+            "(anything but eager and JAX) beats eager.")
+    shown = _shown(frame) if not frame.empty else frame
+    table = Table("verdict", "Verdict per case", note, shown, frame)
+    return Verdict(summary_sentences(df, frame), cell_sentences(frame), debug_sentences(df), table)

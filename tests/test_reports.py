@@ -1,0 +1,335 @@
+"""reports/: tables, verdict, plots and the ``python -m reports build`` CLI, checked against a
+small results folder written here with literal numbers (no torch, no benchmark run)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reports import metrics, tables, verdict
+from reports.cli import build_files, main
+from reports.load import COLUMNS, REQUIRED, load_runs
+from reports.plots import PLOTS
+
+ROOT = Path(__file__).resolve().parent.parent
+MIB = 2**20
+
+
+def _row(run_id: str, device: str, workload: str, scenario: str, backend: str, status: str = "ok",
+         step: float | None = None, **extra) -> dict:
+    return {"run_id": run_id, "device": device, "workload": workload, "scenario": scenario,
+            "backend": backend, "status": status, "step_median_s": step, "dtype": "float32",
+            "batch_size": 100, **extra}  # fmt: skip
+
+
+def _cpu_rows() -> list[dict]:
+    r = ("cpu-run", "cpu")
+    return [
+        # mlp / train: compile 2x faster (pays after 400 steps), jit_trace 2x slower (never),
+        # a fast jit_script whose result is wrong (must never count), an unsupported export.
+        _row(*r, "mlp", "train", "eager", step=0.010, first_call_s=0.012, step_iqr_s=0.001,
+             samples_per_s=10_000.0, achieved_flops_per_s=1e10),
+        _row(*r, "mlp", "train", "compile", step=0.005, compile_s=2.0, compile_warm_s=0.5,
+             first_call_s=2.005, graph_breaks=0, recompiles=0),
+        _row(*r, "mlp", "train", "jit_trace", step=0.020, compile_s=0.1, first_call_s=0.12),
+        _row(*r, "mlp", "train", "jit_script", "mismatch", step=0.001, compile_s=0.01,
+             first_call_s=0.011, error="parity error 9.9 > 0.1"),
+        _row(*r, "mlp", "train", "export_aoti", "unsupported", batch_size=None,
+             error="training step not exportable"),
+        # mlp / infer: compile 4x, jit_trace 2x.
+        _row(*r, "mlp", "infer", "eager", step=0.004, first_call_s=0.005),
+        _row(*r, "mlp", "infer", "compile", step=0.001, compile_s=1.0, first_call_s=1.001),
+        _row(*r, "mlp", "infer", "jit_trace", step=0.002, compile_s=0.05, first_call_s=0.052),
+        # cnn / train: eager failed, so compile's fine time has no baseline.
+        _row(*r, "cnn", "train", "eager", "failed", error="out of memory"),
+        _row(*r, "cnn", "train", "compile", step=0.05, compile_s=5.0, first_call_s=5.05),
+        # mlp / debug: a print in the step breaks compile's graph twice.
+        _row(*r, "mlp", "debug", "eager", step=0.011, first_call_s=0.012),
+        _row(*r, "mlp", "debug", "compile", step=0.008, compile_s=2.5, graph_breaks=2),
+        # mlp / shapes: three batch sizes; compile recompiles twice.
+        *[_row(*r, "mlp", "shapes", "eager", step=t, batch_size=b, recompiles=0)
+          for b, t in ((64, 0.1), (32, 0.1), (17, 0.05))],
+        *[_row(*r, "mlp", "shapes", "compile", step=t, batch_size=b, recompiles=n)
+          for b, t, n in ((64, 0.3, 0), (32, 0.2, 1), (17, 0.1, 1))],
+    ]  # fmt: skip
+
+
+def _gpu_rows() -> list[dict]:
+    r = ("gpu-run", "cuda")
+    return [
+        _row(*r, "mlp", "train", "eager", step=0.002, first_call_s=0.01,
+             peak_mem_bytes=100 * MIB),
+        _row(*r, "mlp", "train", "compile", step=0.001, compile_s=3.0, first_call_s=3.001,
+             peak_mem_bytes=50 * MIB),
+        _row(*r, "mlp", "train", "compile_reduce_overhead", "timeout"),
+    ]  # fmt: skip
+
+
+def write_run(folder: Path, rows: list[dict], meta: dict | None = None) -> Path:
+    """A run folder as the bench writes it: results.csv with exactly COLUMNS, meta.json."""
+    folder.mkdir(parents=True)
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(folder / "results.csv", index=False)
+    meta = meta or {"run_id": rows[0]["run_id"], "device": rows[0]["device"], "threads": 2,
+                    "precision": {"tf32_matmul": False}, "torch": "2.14.1"}
+    (folder / "meta.json").write_text(json.dumps(meta))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs_dirs(tmp_path_factory) -> list[Path]:
+    base = tmp_path_factory.mktemp("runs")
+    return [write_run(base / "cpu", _cpu_rows()), write_run(base / "gpu", _gpu_rows())]
+
+
+@pytest.fixture(scope="module")
+def df(runs_dirs) -> pd.DataFrame:
+    return load_runs(runs_dirs).results
+
+
+def _one(frame: pd.DataFrame, **where) -> pd.Series:
+    mask = pd.Series(True, index=frame.index)
+    for col, value in where.items():
+        mask &= frame[col] == value
+    assert mask.sum() == 1, where
+    return frame[mask].iloc[0]
+
+
+def test_schema_is_the_bench_schema():
+    from bench.results import COLUMNS as BENCH_COLUMNS
+
+    assert COLUMNS == BENCH_COLUMNS
+    assert set(REQUIRED) <= set(COLUMNS)
+
+
+def test_speedups_use_only_ok_cases(df):
+    s = metrics.speedups(df)
+    assert _one(s, device="cpu", workload="mlp", scenario="train", backend="compile")[
+        "speedup"] == pytest.approx(2.0)
+    assert _one(s, device="cpu", workload="mlp", scenario="train", backend="jit_trace")[
+        "speedup"] == pytest.approx(0.5)
+    for backend, scenario, workload in [("jit_script", "train", "mlp"),  # mismatch
+                                        ("export_aoti", "train", "mlp"),  # unsupported
+                                        ("compile", "train", "cnn")]:  # eager failed
+        row = _one(s, device="cpu", workload=workload, scenario=scenario, backend=backend)
+        assert math.isnan(row["speedup"])
+
+
+def test_geomean_by_hand(df):
+    g = metrics.geomean_speedups(df).set_index(["device", "backend"])
+    cpu_compile = (2.0 * 4.0 * (0.011 / 0.008)) ** (1 / 3)  # train, infer, debug
+    assert g.loc[("cpu", "compile"), "geomean_speedup"] == pytest.approx(cpu_compile)
+    assert g.loc[("cpu", "compile"), "n"] == 3
+    assert g.loc[("cpu", "jit_trace"), "geomean_speedup"] == pytest.approx(1.0)  # 0.5, 2.0
+    assert g.loc[("cuda", "compile"), "geomean_speedup"] == pytest.approx(2.0)
+    assert ("cpu", "jit_script") not in g.index  # the mismatch's 10x never counts
+
+
+def test_speedup_table_shows_status_strings(df):
+    shown = tables.speedup_table(df).shown
+    mlp = _one(shown, device="cpu", workload="mlp", scenario="train")
+    assert (mlp["compile"], mlp["jit_trace"]) == ("2.00x", "0.50x")
+    assert (mlp["jit_script"], mlp["export_aoti"]) == ("mismatch", "unsupported")
+    assert _one(shown, device="cpu", workload="cnn", scenario="train")["compile"] == "eager failed"
+    assert _one(shown, device="cuda", workload="mlp", scenario="train")[
+        "compile_reduce_overhead"] == "timeout"
+    geo = tables.geomean_table(df).shown.set_index("device")
+    assert geo.loc["cuda", "compile"] == "2.00x (n=1)"
+    assert geo.loc["cpu", "jit_script"] == "-"
+
+
+def test_break_even_steps(df):
+    b = metrics.break_even(df)
+    key = {"device": "cpu", "workload": "mlp"}
+    assert _one(b, **key, scenario="train", backend="compile")["break_even_steps"] == \
+        pytest.approx(2.0 / (0.010 - 0.005))  # 400 steps
+    assert math.isinf(_one(b, **key, scenario="train", backend="jit_trace")["break_even_steps"])
+    assert math.isnan(_one(b, **key, scenario="train", backend="jit_script")["break_even_steps"])
+    shown = tables.compile_table(df).shown
+    be = shown.set_index(["device", "workload", "scenario", "backend"])["break-even steps"]
+    assert be[("cpu", "mlp", "train", "compile")] == "400"
+    assert be[("cpu", "mlp", "train", "jit_trace")] == "never"
+    assert be[("cpu", "mlp", "infer", "compile")] == "334"  # 1.0 / 0.003 = 333.3
+    assert be[("cuda", "mlp", "train", "compile")] == "3,000"
+
+
+def test_step_time_units(df):
+    t = tables.timing_table(df).shown
+    eager = _one(t, device="cpu", workload="mlp", scenario="train", backend="eager")
+    assert (eager["step median"], eager["step IQR"]) == ("10.0 ms", "1.00 ms")
+    assert (eager["throughput"], eager["achieved"]) == ("10,000 samples/s", "10.0 GFLOP/s")
+    mismatch = _one(t, device="cpu", workload="mlp", scenario="train", backend="jit_script")
+    assert mismatch["step median"] == "-"  # its 1 ms is not shown as a number
+
+
+def test_debug_shapes_memory(df):
+    d = _one(metrics.debug_costs(df), backend="compile")
+    assert d["debug_cost_ratio"] == pytest.approx(0.008 / 0.005)
+    assert d["graph_breaks"] == 2
+    s = metrics.shapes_summary(df).set_index("backend")
+    assert s.loc["compile", "recompiles"] == 2
+    assert s.loc["compile", "distinct_batch_sizes"] == 3
+    assert s.loc["compile", "sequence_s"] == pytest.approx(0.6)
+    assert s.loc["compile", "sequence_speedup"] == pytest.approx(0.25 / 0.6)
+    m = _one(metrics.memory(df), backend="compile")
+    assert m["mem_ratio"] == pytest.approx(0.5)
+    assert _one(tables.memory_table(df).shown, backend="compile")["peak memory"] == "50.0 MiB"
+
+
+def test_verdict_sentences(df):
+    v = verdict.build_verdict(df)
+    frame = v.table.tidy
+    mlp = _one(frame, device="cpu", workload="mlp", scenario="train")
+    assert (mlp["fastest"], mlp["claim_holds"]) == ("compile", True)
+    assert mlp["fastest_speedup"] == pytest.approx(2.0)
+    text = "\n".join(v.cells)
+    assert "mlp / train / cpu: the fastest correct backend is compile at 5.00 ms per step, " \
+           "2.00x eager (10.0 ms); its 2.00 s of compilation pays for itself after 400 steps" \
+           in text
+    assert "Not counted: jit_script mismatch; export_aoti unsupported." in text
+    assert "cnn / train / cpu: eager failed" in text
+    assert any("holds in 4 of 4" in s for s in v.summary)  # mlp train/infer/debug, cuda train
+    debug = "\n".join(v.debuggability)
+    assert "1.60x its train step" in debug and "2 recompiles over 3 distinct" in debug
+
+
+def test_plot_functions_take_df_and_ax(df):
+    from matplotlib.figure import Figure
+
+    from reports import plots
+
+    for fn in (plots.speedup_bars, plots.cumulative_time, plots.compile_vs_speedup,
+               plots.recompiles_vs_shapes):
+        ax = Figure().subplots()
+        assert fn(df, ax) is ax
+        assert fn(df.iloc[0:0], Figure().subplots()) is not None  # empty: a note, no crash
+
+
+@pytest.fixture(scope="module")
+def built(runs_dirs, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """One real build in a fresh interpreter, which also reports whether torch/jax got in."""
+    out = tmp_path_factory.mktemp("out")
+    code = ("import sys; from reports.cli import main; rc = main(sys.argv[1:]); "
+            "print('IMPORTED', sorted(m for m in ('torch', 'jax') if m in sys.modules)); "
+            "raise SystemExit(rc)")
+    args = [sys.executable, "-c", code, "build", *map(str, runs_dirs), "--out", str(out)]
+    return out, subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_reports_never_imports_torch(built):
+    _, proc = built
+    assert proc.returncode == 0, proc.stderr
+    assert "IMPORTED []" in proc.stdout
+
+
+def test_build_writes_every_file(built):
+    out, proc = built
+    assert proc.returncode == 0, proc.stderr
+    for plot in PLOTS:
+        assert (out / f"{plot.name}.png").read_bytes().startswith(b"\x89PNG")
+        assert "<svg" in (out / f"{plot.name}.svg").read_text()
+    html = (out / "report.html").read_text()
+    md = (out / "report.md").read_text()
+    names = ["verdict", "speedup", "speedup_geomean", "step_time", "compile_cost", "shapes",
+             "debug", "memory", "not_ok", "environment"]  # fmt: skip
+    for name in names:
+        assert (out / f"{name}.csv").stat().st_size > 0
+        assert (out / f"{name}_tidy.csv").stat().st_size > 0
+        assert f'id="table-{name}"' in html and f"(`{name}.csv`)" in md
+    for plot in PLOTS:
+        assert f'<img alt="{plot.name}" src="data:image/png;base64,iVBOR' in html
+        assert f"![{plot.name}]({plot.name}.png)" in md
+    assert "pays for itself after 400 steps" in html and "<table" in html
+    assert 'src="http' not in html and "<link" not in html  # self-contained
+
+
+def test_missing_optional_columns_still_build(tmp_path):
+    rows = [{"run_id": "r", "workload": "w", "scenario": "train", "backend": b, "device": "cpu",
+             "status": "ok", "step_median_s": t} for b, t in (("eager", 0.01), ("compile", 0.02))]
+    (tmp_path / "run").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "run" / "results.csv", index=False)  # no meta.json
+    files = build_files([str(tmp_path / "run")])
+    assert "only eager" not in files["report.md"].decode()
+    assert "0.50x" in files["report.md"].decode()
+
+
+def _bad_folder(tmp_path: Path, kind: str) -> Path:
+    folder = tmp_path / kind
+    if kind == "missing_folder":
+        return folder
+    rows = _gpu_rows()
+    if kind == "missing_results":
+        folder.mkdir()
+        return folder
+    write_run(folder, rows)
+    csv = folder / "results.csv"
+    if kind == "missing_column":
+        pd.read_csv(csv).drop(columns="step_median_s").to_csv(csv, index=False)
+    elif kind == "corrupt_csv":
+        csv.write_text(csv.read_text() + 'gpu-run,"mlp,train,eager\n')
+    elif kind == "not_a_number":
+        csv.write_text(csv.read_text().replace("0.002", "fast", 1))
+    elif kind == "bad_meta":
+        (folder / "meta.json").write_text("{not json")
+    return folder
+
+
+@pytest.mark.parametrize("kind", ["missing_folder", "missing_results", "missing_column",
+                                  "corrupt_csv", "not_a_number", "bad_meta"])
+def test_bad_input_exits_2_with_one_line(kind, tmp_path, capsys):
+    folder = _bad_folder(tmp_path, kind)
+    assert main(["build", str(folder), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(folder) in err, err
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_cli_exit_status_in_a_real_process(tmp_path):
+    folder = _bad_folder(tmp_path, "missing_column")
+    proc = subprocess.run([sys.executable, "-m", "reports", "build", str(folder)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "step_median_s" in proc.stderr
+
+
+def _edge_frames() -> dict[str, list[dict]]:
+    r = ("e", "cpu", "w")
+    return {
+        "only_shapes": [_row(*r, "shapes", "compile", step=0.1)],
+        "only_eager": [_row(*r, "train", "eager", step=0.1)],
+        "nothing_ok": [_row(*r, "infer", "eager", "failed"),
+                       _row(*r, "infer", "jax_jit", "timeout")],
+        "ok_without_time": [_row(*r, "train", "eager"), _row(*r, "train", "compile", step=0.1)],
+        "jax_and_unknown": [_row(*r, "train", "eager", step=0.1, first_call_s=0.2),
+                            _row(*r, "train", "jax_eager", step=0.3, first_call_s=0.4),
+                            _row(*r, "train", "jax_jit", step=0.02, first_call_s=1.5,
+                                 compile_s=1.4),
+                            _row(*r, "train", "tvm", step=0.05, first_call_s=3.0)],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(_edge_frames()))
+def test_edge_cases_never_crash(name, tmp_path):
+    df = load_runs([write_run(tmp_path / name, _edge_frames()[name])]).results
+    v = verdict.build_verdict(df)
+    assert v.summary and all(t.name for t in tables.build_tables(df, [{"run_id": "e"}]))
+    for plot in PLOTS:
+        assert plot.draw(df).axes
+    if name == "jax_and_unknown":
+        assert "In JAX, jax_jit runs at 15.00x jax_eager." in v.cells[0]
+        assert "tvm" in tables.speedup_table(df).shown.columns
+
+
+def test_people_units():
+    from reports.units import fmt_gflops, fmt_mib, fmt_speedup, fmt_steps, fmt_time
+
+    assert [fmt_time(x) for x in (0.010, 812e-6, 2.5, 0.00099996, float("nan"))] == \
+        ["10.0 ms", "812 us", "2.50 s", "1.00 ms", "-"]
+    assert (fmt_steps(400.0), fmt_steps(math.inf), fmt_steps(333.3)) == ("400", "never", "334")
+    assert (fmt_speedup(2), fmt_mib(50 * MIB), fmt_gflops(1.5e10)) == \
+        ("2.00x", "50.0 MiB", "15.0 GFLOP/s")
