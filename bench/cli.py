@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="run folder (default: runs/<run_id>)")
     r.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     r.add_argument("--data-root", default=None, help="a torchvision MNIST root (no download)")
+    r.add_argument("--resume", action="store_true", help="skip the cases already in --out")
+    r.add_argument("--shard", default=None, help="I/N: run only shard I of N of the matrix")
+    r.add_argument("--timeout", type=float, default=None,
+                   help="seconds per case before it is killed (default: the profile's)")
+    m = sub.add_parser("merge", help="join shard folders into one run")
+    m.add_argument("dirs", nargs="+", help="run folders written by --shard")
+    m.add_argument("--out", required=True, help="the merged run folder")
     g = sub.add_parser("reproduce", help="train like the notes; print loss (and accuracy)")
     g.add_argument("--workload", default="all", help="a workload name, or all")
     g.add_argument("--epochs", type=int, default=None, help="default: the notes' (CNN: 2)")
@@ -74,33 +82,62 @@ def cmd_list() -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _start_meta(out: Path | None, resume: bool, device: str, threads: int, profile: str) -> dict:
+    """A new run's meta, or on ``--resume`` one that keeps the folder's run id and warnings,
+    after checking that the folder was measured on the same device."""
     from bench.meta import collect_meta
+
+    meta_path = out / "meta.json" if out else None
+    old = json.loads(meta_path.read_text()) if resume and meta_path.exists() else None
+    if old is not None and old.get("device") != device:
+        raise UsageError(f"cannot resume {out}: it was measured on {old.get('device')}, "
+                         f"not {device}")
+    run_id = (old or {}).get("run_id") or (
+        dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{device}")
+    meta = collect_meta(run_id, device, threads, profile)
+    if old is not None:
+        meta["warnings"] = old.get("warnings", [])
+        meta["resumed_from"] = old.get("utc_time")
+    return meta
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bench.case import RunConfig, case_matrix, parse_shard, shard
+    from bench.isolate import run_isolated
     from bench.results import ResultsWriter, rows_frame
-    from bench.runner import RunConfig, case_matrix, run_matrix
+    from bench.runner import run_matrix
     from bench.table import summary_table
     from models.data import mnist_datasets
 
     device = check_device(args.device)
     if args.profile not in PROFILES:
         raise UsageError(f"unknown profile {args.profile!r}; valid: {', '.join(PROFILES)}")
+    if args.resume and not args.out:
+        raise UsageError("--resume needs --out: the run folder to complete")
     cases = case_matrix(parse_names(args.workloads, WORKLOADS, "workload"),
                         parse_names(args.scenarios, SCENARIOS, "scenario"),
                         parse_names(args.backends, BACKENDS, "backend"), device)
+    cases = shard(cases, *parse_shard(args.shard))
     if args.data_root is not None:
         mnist_datasets(args.data_root)  # a missing or truncated file fails here, before timing
     threads = args.threads or torch.get_num_threads()
-    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{device}"
-    out = Path(args.out or Path("runs") / run_id)
-    writer = ResultsWriter(out)
-    meta = collect_meta(run_id, device, threads, args.profile)
+    profile = PROFILES[args.profile]
+    timeout_s = args.timeout or profile.case_timeout_s
+    out = Path(args.out) if args.out else None
+    meta = _start_meta(out, args.resume, device, threads, args.profile)
+    out = out or Path("runs") / meta["run_id"]
+    writer = ResultsWriter(out, resume=args.resume)
+    meta["shard"] = args.shard or "1/1"
     writer.write_meta(meta)
-    cfg = RunConfig(run_id, device, PROFILES[args.profile], threads,
+    cfg = RunConfig(meta["run_id"], device, profile, threads,
                     WorkloadConfig(data_root=args.data_root))
+    refs = out / ".references"
+    refs.mkdir(exist_ok=True)
     try:
-        rows = run_matrix(cases, cfg, writer, meta)
+        rows = run_matrix(cases, cfg, writer, meta,
+                          execute=lambda case, c: run_isolated(case, c, refs, timeout_s))
     except KeyboardInterrupt:
-        print(f"interrupted: {len(writer.rows)} of {len(cases)} cases kept in {out}",
+        print(f"interrupted: {len(writer.rows)} cases kept in {out} (--resume to finish)",
               file=sys.stderr)
         return 130
     print(summary_table(rows_frame(rows)))
@@ -116,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list()
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "merge":
+            from bench.merge import merge
+
+            return merge([Path(d) for d in args.dirs], Path(args.out))
         from bench.reproduce import reproduce
 
         return reproduce(args.workload, args.epochs, args.data_root, args.seed)

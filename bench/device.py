@@ -34,3 +34,21 @@ def torch_sync(device: str) -> Callable[[], None]:
     if device == "cuda":
         return torch.cuda.synchronize
     return lambda: None
+
+
+def peak_memory_bytes(device: str) -> int:
+    """The process's peak memory so far, in bytes: ``torch.cuda.max_memory_allocated`` on
+    CUDA; on the CPU the peak resident set size (``getrusage`` ``ru_maxrss``, KiB on Linux).
+    A case reports the rise of this over its value before the workload was built."""
+    if device == "cuda":
+        return int(torch.cuda.max_memory_allocated())
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
+def reset_peak_memory(device: str) -> None:
+    """Start a new CUDA peak-memory window (the CPU's ``ru_maxrss`` cannot be reset: a case
+    runs in its own process and reports the rise over its baseline instead)."""
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()

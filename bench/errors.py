@@ -6,3 +6,8 @@ class UsageError(Exception):
 
     The message names the problem and the valid choices, on one line.
     """
+
+
+def one_line(text: object) -> str:
+    """The first non-empty line of ``text`` (errors and warnings are recorded on one line)."""
+    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,18 @@ class Reference:
     pieces: list[np.ndarray]
     eager_err: float
     deterministic: bool  # two float32 eager runs gave bit-identical pieces
+
+    def save(self, path: Path) -> None:
+        """Write the reference to ``path`` (``.npz``)."""
+        arrays = {f"piece{i}": a for i, a in enumerate(self.pieces)}
+        np.savez(path, eager_err=self.eager_err, deterministic=self.deterministic, **arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> Reference:
+        """Read a reference written by ``save``."""
+        with np.load(path) as z:
+            pieces = [z[f"piece{i}"] for i in range(len(z.files) - 2)]
+            return cls(pieces, float(z["eager_err"]), bool(z["deterministic"]))
 
     def judge(self, pieces: list[np.ndarray], scenario: str) -> tuple[bool, float]:
         """``(passed, error)`` of a backend's pieces against this reference."""

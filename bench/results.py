@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from bench.errors import UsageError, one_line
+
 COLUMNS = [
     # identity
     "run_id", "workload", "scenario", "backend", "device", "batch_size", "dtype",
@@ -45,18 +47,42 @@ def _atomic_write(path: Path, write) -> None:
             os.unlink(tmp)
 
 
+def read_results(folder: str | os.PathLike) -> pd.DataFrame:
+    """``results.csv`` of a run folder. Raises ``UsageError`` naming the path when it is
+    missing, unreadable or lacks a column of the schema."""
+    path = Path(folder) / "results.csv"
+    try:
+        df = pd.read_csv(path)
+    except FileNotFoundError:
+        raise UsageError(f"no results file: {path}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UsageError(f"corrupt results file {path}: {one_line(str(exc))}") from None
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise UsageError(f"results file {path} lacks columns: {', '.join(missing)}")
+    return df
+
+
 def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """The rows as a DataFrame with exactly ``COLUMNS``, in order (missing values NaN)."""
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 class ResultsWriter:
-    """Writes a run folder: ``meta.json`` once, the results files after every case."""
+    """Writes a run folder: ``meta.json``, and the results files after every case. With
+    ``resume``, starts from the rows already in the folder's ``results.csv``."""
 
-    def __init__(self, out_dir: str | os.PathLike) -> None:
+    def __init__(self, out_dir: str | os.PathLike, resume: bool = False) -> None:
         self.dir = Path(out_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.rows: list[dict[str, Any]] = []
+        if resume and (self.dir / "results.csv").exists():
+            self.rows = read_results(self.dir).to_dict("records")
+
+    def read_meta(self) -> dict[str, Any] | None:
+        """The folder's ``meta.json``, or None when there is none."""
+        path = self.dir / "meta.json"
+        return json.loads(path.read_text()) if path.exists() else None
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         """Write ``meta.json`` (atomically)."""
@@ -65,7 +91,11 @@ class ResultsWriter:
 
     def add(self, row: dict[str, Any]) -> None:
         """Append one case's row and rewrite ``results.csv`` and ``results.parquet``."""
-        self.rows.append(row)
+        self.add_many([row])
+
+    def add_many(self, rows: list[dict[str, Any]]) -> None:
+        """Append rows and rewrite the results files once."""
+        self.rows.extend(rows)
         df = rows_frame(self.rows)
         _atomic_write(self.dir / "results.csv", lambda p: df.to_csv(p, index=False))
         _atomic_write(self.dir / "results.parquet", lambda p: df.to_parquet(p, index=False))

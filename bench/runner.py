@@ -3,9 +3,10 @@ A backend that raises or cannot express a case becomes a row too; the matrix run
 
 from __future__ import annotations
 
-import itertools
 import warnings
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -13,44 +14,15 @@ from tqdm import tqdm
 
 from bench import parity
 from bench.backends import BACKENDS, Unsupported
-from bench.backends.base import one_line
-from bench.backends.compiled import cold_compiles, reset_dynamo
-from bench.device import torch_sync
-from bench.profiles import Profile
-from bench.results import ResultsWriter
+from bench.backends.compiled import reset_dynamo
+from bench.case import Case, RunConfig
+from bench.device import peak_memory_bytes, reset_peak_memory, torch_sync
+from bench.errors import one_line
+from bench.plant import maybe_slow
+from bench.results import KEY, ResultsWriter
 from bench.stats import StepStats
 from bench.timing import steady_state, time_first_call
 from models import Workload, WorkloadConfig, build_workload
-
-
-@dataclass(frozen=True)
-class Case:
-    """One cell of the matrix: workload x scenario x backend x device."""
-
-    workload: str
-    scenario: str
-    backend: str
-    device: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.workload}/{self.scenario}/{self.backend}/{self.device}"
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Settings shared by every case of a run (every backend gets the same)."""
-
-    run_id: str
-    device: str
-    profile: Profile
-    threads: int  # torch intra-op threads, the same for every backend
-    workload: WorkloadConfig = WorkloadConfig()  # shapes, seed, data root (device set per case)
-
-
-def case_matrix(workloads, scenarios, backends, device: str) -> list[Case]:
-    """Every combination, in a fixed order (workload-major)."""
-    return [Case(w, s, b, device) for w, s, b in itertools.product(workloads, scenarios, backends)]
 
 
 def _one_line(exc: BaseException) -> str:
@@ -58,15 +30,23 @@ def _one_line(exc: BaseException) -> str:
 
 
 class References:
-    """Float64 eager references, built once per workload, scenario and device of a run."""
+    """Float64 eager references, built once per workload, scenario and device of a run and,
+    given a folder, kept there as ``.npz`` so that every case process of the run shares them."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
         self._cache: dict[tuple[str, str, str], parity.Reference] = {}
 
     def get(self, case: Case, wcfg: WorkloadConfig) -> parity.Reference:
         key = (case.workload, case.scenario, case.device)
         if key not in self._cache:
-            self._cache[key] = parity.build_reference(case.workload, case.scenario, wcfg)
+            path = self.folder / f"{'-'.join(key)}.npz" if self.folder else None
+            if path is not None and path.exists():
+                self._cache[key] = parity.Reference.load(path)
+            else:
+                self._cache[key] = parity.build_reference(case.workload, case.scenario, wcfg)
+                if path is not None:
+                    self._cache[key].save(path)
         return self._cache[key]
 
 
@@ -95,30 +75,33 @@ def _final_loss(work: Workload, scenario: str, out: Any) -> float:
 
 
 def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
-    """Parity check first (on its own workload), then a cold first call, warm-up and steady
-    state on a fresh one; raises whatever the backend raises."""
+    """Cold first call, warm-up and steady state of a fresh workload, then the parity check
+    on a workload of its own; the row is ``ok`` only if parity passes. Raises whatever the
+    backend raises."""
     wcfg = replace(cfg.workload, device=case.device)
     backend = BACKENDS[case.backend]
-    ref = refs.get(case, wcfg)
-    passed, err = parity.check(lambda w: backend.prepare(w, case.scenario), case.workload,
-                               case.scenario, wcfg, ref)
-    reset_dynamo()  # the timed workload compiles from scratch and owns the counters
+    reset_dynamo()  # this case compiles from scratch and owns Dynamo's counters
+    reset_peak_memory(case.device)
+    mem_base = peak_memory_bytes(case.device)
     work = build_workload(case.workload, wcfg)
     prepared = backend.prepare(work, case.scenario)
     sync = torch_sync(case.device)
-    if case.device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    first_call_s, _ = time_first_call(prepared.step, sync)
-    stats = steady_state(prepared.step, sync, cfg.profile, cfg.threads)
-    out = prepared.step()
+    step = maybe_slow(case.backend, prepared.step)
+    first_call_s, _ = time_first_call(step, sync)
+    stats = steady_state(step, sync, cfg.profile, cfg.threads)
+    out = step()
     sync()
     row = {
         "batch_size": work.batch_size, "status": "ok", "first_call_s": first_call_s,
-        "parity_rel_err": err, "final_loss": _final_loss(work, case.scenario, out),
-        "peak_mem_bytes": torch.cuda.max_memory_allocated() if case.device == "cuda" else None,
+        "peak_mem_bytes": peak_memory_bytes(case.device) - mem_base,
+        "final_loss": _final_loss(work, case.scenario, out),
         **_timings(work, case, stats, backend.compiles, first_call_s),
         **prepared.counters(),
     }
+    ref = refs.get(case, wcfg)
+    passed, err = parity.check(lambda w: backend.prepare(w, case.scenario), case.workload,
+                               case.scenario, wcfg, ref)
+    row["parity_rel_err"] = err
     if not passed:
         tol = parity.TOLERANCE[case.scenario]
         limit = 2 * ref.eager_err + tol
@@ -148,17 +131,30 @@ def run_case(case: Case, cfg: RunConfig, refs: References | None = None
     return row, list(notes)
 
 
+def first_call_s(case: Case, cfg: RunConfig) -> float:
+    """Seconds of the first call of a fresh workload under ``case.backend`` (graph building
+    included): what a process whose compile caches are already filled pays."""
+    work = build_workload(case.workload, replace(cfg.workload, device=case.device))
+    prepared = BACKENDS[case.backend].prepare(work, case.scenario)
+    return time_first_call(prepared.step, torch_sync(case.device))[0]
+
+
+Executor = Callable[[Case, RunConfig], tuple[dict[str, Any], list[str]]]
+
+
 def run_matrix(cases: list[Case], cfg: RunConfig, writer: ResultsWriter,
-               meta: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run ``cases`` in order with a progress bar, writing results after each one; warnings
-    are added to ``meta["warnings"]`` (once each) and ``meta.json`` rewritten."""
-    torch.set_num_threads(cfg.threads)
-    cold_compiles()
+               meta: dict[str, Any], execute: Executor | None = None) -> list[dict[str, Any]]:
+    """Run the ``cases`` not yet in ``writer.rows`` (so a resumed run measures each case once)
+    in order with a progress bar, writing results after each one. ``execute`` runs one case
+    (default: in this process); warnings go to ``meta["warnings"]`` once each."""
     refs = References()
-    bar = tqdm(cases, unit="case", dynamic_ncols=True)
+    execute = execute or (lambda case, c: run_case(case, c, refs))
+    done = {tuple(row[k] for k in KEY) for row in writer.rows}
+    todo = [c for c in cases if (c.workload, c.scenario, c.backend, c.device) not in done]
+    bar = tqdm(todo, unit="case", dynamic_ncols=True)
     for case in bar:
         bar.set_description(case.label)
-        row, warns = run_case(case, cfg, refs)
+        row, warns = execute(case, cfg)
         writer.add(row)
         new = [w for w in warns if w not in meta["warnings"]]
         if new:

@@ -37,8 +37,9 @@ class JaxProgram:
 
     ``forward(params, x)``: eval mode (no dropout), ``x (B, ...)`` -> ``(B, n_out)``.
     ``train_step(state, x, y, key)`` -> ``(state, loss ())``: one update, pure; ``key`` draws
-    the dropout mask (unused by the MLPs). ``batch`` is ``(x float, y float (B, O) or int
-    labels (B,))``. ``section`` is the notes' heading, copied from the torch workload.
+    the dropout mask (unused by the MLPs). ``batch`` is ``(x, y)``: the MLPs' ``x (B, I)``,
+    ``y (B, O)`` float32; the CNN's ``x (B, 1, 28, 28)`` float32, ``y (B,)`` int32 labels
+    (int64 with ``jax_enable_x64``). ``section`` is the notes' heading, the workload's own.
     ``precision`` is ``(matmul, conv)``, as given to ``port``.
     """
 
@@ -148,7 +149,8 @@ def grad_train_step(loss_of: Callable[..., jax.Array],
 
 
 def _raw_mlp(work: Workload, prec: tuple[str, str]) -> Parts:
-    """``manual_mlp`` (hand-derived gradients) and ``autograd_mlp`` (``jax.grad``, SGD)."""
+    """``manual_mlp`` (notes: 第一个神经网络, hand-derived gradients) and ``autograd_mlp``
+    (notes: 自动梯度, ``jax.grad``, plain SGD); sum-of-squares loss."""
     def forward(params: Params, x: jax.Array) -> jax.Array:
         return two_layer_forward(params, x, prec[0])
 
@@ -162,7 +164,8 @@ def _raw_mlp(work: Workload, prec: tuple[str, str]) -> Parts:
 
 
 def _sequential(work: Workload, prec: tuple[str, str]) -> Parts:
-    """``sequential_sgd`` (``optax.sgd``) and ``sequential_adam``: ``MSELoss`` (mean)."""
+    """``sequential_sgd`` (notes: torch.nn, ``optax.sgd``) and ``sequential_adam`` (notes:
+    torch.optim, ``adam``): ``MSELoss`` (mean over ``B * O``)."""
     def forward(params: Params, x: jax.Array) -> jax.Array:
         return sequential_forward(params, x, prec[0])
 
@@ -174,7 +177,8 @@ def _sequential(work: Workload, prec: tuple[str, str]) -> Parts:
 
 
 def _cnn(work: Workload, prec: tuple[str, str]) -> Parts:
-    """``mnist_cnn``: mean cross-entropy on integer labels, Adam, dropout read from torch."""
+    """``mnist_cnn`` (notes: 向计算机视觉出击—MNIST): mean cross-entropy on integer labels,
+    Adam, and the dropout rate the torch module has now."""
     rate = dropout_rate(work.module)
 
     def forward(params: Params, x: jax.Array) -> jax.Array:

@@ -24,6 +24,7 @@ from matplotlib.ticker import (  # noqa: E402
 
 from reports import metrics  # noqa: E402
 from reports.load import BACKENDS, backend_order  # noqa: E402
+from reports.units import fmt_steps  # noqa: E402
 
 PlotFn = Callable[[pd.DataFrame, Axes], Axes]
 _PALETTE = [f"C{i}" for i in range(10)]
@@ -119,6 +120,8 @@ def cumulative_time(df: pd.DataFrame, ax: Axes) -> Axes:
         if b in cross and np.isfinite(cross[b]) and cross[b] > 1:
             y = metrics.cumulative_wall_s(r["first_call_s"], r["step_median_s"], cross[b])
             ax.plot([cross[b]], [y], "o", color=backend_color(b), markersize=5)
+            ax.annotate(fmt_steps(cross[b]), (cross[b], y), textcoords="offset points",
+                        xytext=(4, -9), fontsize=6, color=backend_color(b))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training steps")
@@ -209,10 +212,15 @@ def _by_device_width(df: pd.DataFrame) -> float:
     return max(6.0, 1.1 * metrics.cases(df).groupby(["workload", "scenario"]).ngroups + 2)
 
 
+def _run_and_device(df: pd.DataFrame) -> list[str]:
+    """Facet keys: the device, and the run too when one device has several runs."""
+    return [c for c in metrics.case_index(df) if c not in ("workload", "scenario")]
+
+
 def _train_panels(df: pd.DataFrame) -> Figure:
     """One cumulative-time panel per workload and device whose train scenario has an ok
     eager row and at least one other ok backend to compare with it."""
-    by = [c for c in metrics.case_index(df) if c != "scenario"]
+    by = [*_run_and_device(df), "workload"]
     ok = df[(df["scenario"] == "train") & (df["status"] == "ok")]
     has_eager = ok[ok["backend"] == "eager"].groupby(by).size()
     has_other = ok[ok["backend"] != "eager"].groupby(by).size()
@@ -223,8 +231,8 @@ def _train_panels(df: pd.DataFrame) -> Figure:
 PLOTS = [
     Plot("speedup", "Speedup against eager", "Per workload and scenario, one panel per device; "
          "above the dashed line is faster than eager.",
-         lambda df: facet_figure(metrics.cases(df), ["device"], speedup_bars, ncols=2,
-                                 panel=(_by_device_width(df), 4.0))),
+         lambda df: facet_figure(metrics.cases(df), _run_and_device(df), speedup_bars,
+                                 ncols=2, panel=(_by_device_width(df), 4.0))),
     Plot("cumulative_time", "Cumulative wall time against training steps",
          "Train scenario: first call (graph building included) + (n - 1) median steps. A "
          "compiled line that crosses eager's (dot) has paid for itself; one that stays above "

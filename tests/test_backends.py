@@ -8,16 +8,11 @@ import pytest
 
 from bench import parity
 from bench.backends import BACKENDS, Unsupported
-from bench.backends.compiled import cold_compiles, reset_dynamo
+from bench.backends.compiled import reset_dynamo
 from models import WORKLOADS, build_workload
 from tests.conftest import TINY
 
 TORCH_BACKENDS = [name for name in BACKENDS if not name.startswith("jax")]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cold():
-    cold_compiles()
 
 
 @functools.cache

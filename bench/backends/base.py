@@ -22,10 +22,6 @@ def torch_params(work: Workload) -> Callable[[], list[np.ndarray]]:
     return lambda: [p.detach().cpu().double().numpy().copy() for p in params]  # a snapshot
 
 
-def one_line(text: str) -> str:
-    """The first non-empty line of ``text`` (for error and warning records)."""
-    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
-
 
 @dataclass
 class Prepared:

@@ -28,13 +28,6 @@ def reset_dynamo() -> None:
     counters.clear()
 
 
-def cold_compiles() -> None:
-    """Turn off Inductor's FX-graph and AOT-autograd caches for this process, so every
-    compile of a run is cold (a parity run's compile cannot warm the timed one)."""
-    torch._inductor.config.fx_graph_cache = False
-    torch._functorch.config.enable_autograd_cache = False
-
-
 class Compile:
     """``torch.compile(step, mode=..., dynamic=...)`` registered under ``name``."""
 

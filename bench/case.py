@@ -1,0 +1,74 @@
+"""What one measurement is (``Case``), the settings a run shares (``RunConfig``), and the case
+matrix with its deterministic sharding."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from bench.errors import UsageError
+from bench.profiles import PROFILES, Profile
+from models import WorkloadConfig
+
+
+@dataclass(frozen=True)
+class Case:
+    """One cell of the matrix: workload x scenario x backend x device."""
+
+    workload: str
+    scenario: str
+    backend: str
+    device: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.workload}/{self.scenario}/{self.backend}/{self.device}"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Settings shared by every case of a run (every backend gets the same)."""
+
+    run_id: str
+    device: str
+    profile: Profile
+    threads: int  # torch intra-op threads, the same for every backend
+    workload: WorkloadConfig = WorkloadConfig()  # shapes, seed, data root (device set per case)
+
+    def to_json(self) -> dict:
+        """The run settings a case worker process needs (the notes' shapes are implied)."""
+        return {"run_id": self.run_id, "device": self.device, "profile": self.profile.name,
+                "threads": self.threads, "data_root": self.workload.data_root,
+                "seed": self.workload.seed}
+
+    @classmethod
+    def from_json(cls, d: dict) -> RunConfig:
+        wcfg = WorkloadConfig(data_root=d["data_root"], seed=d["seed"])
+        return cls(d["run_id"], d["device"], PROFILES[d["profile"]], d["threads"], wcfg)
+
+
+def case_matrix(workloads, scenarios, backends, device: str) -> list[Case]:
+    """Every combination, in a fixed order (workload-major)."""
+    return [Case(w, s, b, device) for w, s, b in itertools.product(workloads, scenarios, backends)]
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"I/N"`` -> ``(I, N)`` with ``1 <= I <= N``; ``None`` -> ``(1, 1)``.
+
+    Raises ``UsageError`` on anything else.
+    """
+    if text is None:
+        return 1, 1
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise UsageError(f"bad --shard {text!r}; expected I/N, e.g. 1/4") from None
+    if not 1 <= i <= n:
+        raise UsageError(f"bad --shard {text!r}; need 1 <= I <= N")
+    return i, n
+
+
+def shard(cases: list[Case], index: int, count: int) -> list[Case]:
+    """The cases of shard ``index`` of ``count`` (1-based): every ``count``-th case, so each
+    shard gets a mix of cheap and expensive ones; the union of all shards is ``cases``."""
+    return cases[index - 1 :: count]
