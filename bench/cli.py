@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--device", default="cpu", help=f"one of {', '.join(DEVICES)}")
     r.add_argument("--workloads", default="all", help="comma-separated names, or all")
     r.add_argument("--backends", default="eager", help="comma-separated names, or all")
-    r.add_argument("--scenarios", default="all", help="comma-separated names, or all")
+    r.add_argument("--scenarios", default="train,infer",
+                   help=f"comma-separated names of {', '.join(SCENARIOS)}, or all")
     r.add_argument("--profile", default="full", help=f"one of {', '.join(PROFILES)}")
     r.add_argument("--out", default=None, help="run folder (default: runs/<run_id>)")
     r.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")

@@ -12,6 +12,9 @@ in eval mode, where dropout is the identity anyway.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,12 +24,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.backends.base import Prepared
+from bench.backends.base import Prepared, Unsupported
 from bench.backends.eager import Eager
-from models import Workload, WorkloadConfig, build_workload
+from models import SHAPE_SCENARIOS, Workload, WorkloadConfig, batch_sequence, build_workload
 
 PARITY_STEPS = 3
-TOLERANCE = {"infer": 1e-4, "train": 1e-3}  # added to twice eager's error (float32)
+TOLERANCE = {"infer": 1e-4, "train": 1e-3, "debug": 1e-3, "shapes": 1e-3, "shapes8": 1e-3}
+# (added to twice eager's own error; float32)
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -55,15 +59,26 @@ def disable_dropout(work: Workload) -> Workload:
     return work
 
 
-def run_pieces(prepared: Prepared, scenario: str) -> list[np.ndarray]:
-    """What parity compares: ``[output]`` of one ``infer`` step, or ``[losses of PARITY_STEPS
-    train steps, *change of each parameter over them]``. The change, not the parameter: at
-    the notes' learning rates (1e-6) the weights move by 1e-6 of themselves per step, so a
-    wrong update (a doubled gradient, say) would hide under any tolerance on the weights."""
+def run_pieces(prepared: Prepared, scenario: str, work: Workload) -> list[np.ndarray]:
+    """What parity compares: ``[output]`` of one ``infer`` step; for training scenarios
+    ``[losses, *change of each parameter]`` over ``PARITY_STEPS`` steps on the fixed batch
+    (``train``, ``debug``) or one step on each distinct batch size of the sequence, in order
+    (``shapes``, ``shapes8``: a new batch size must give the right numbers too). The change,
+    not the parameter: at the notes' learning rates (1e-6) the weights move by 1e-6 of
+    themselves per step, so a wrong update (a doubled gradient, say) would hide under any
+    tolerance on the weights."""
     if scenario == "infer":
         return [to_numpy(prepared.step())]
+    if scenario in SHAPE_SCENARIOS:
+        if prepared.call is None:
+            raise Unsupported("the backend runs only the batch it was built for")
+        sizes = list(dict.fromkeys(batch_sequence(scenario)))
+        steps = [functools.partial(prepared.call, *work.make_batch(n)) for n in sizes]
+    else:
+        steps = [prepared.step] * PARITY_STEPS
     before = prepared.params()
-    losses = np.array([float(to_numpy(prepared.step())) for _ in range(PARITY_STEPS)])
+    with contextlib.redirect_stdout(io.StringIO()):  # the debug step prints its loss
+        losses = np.array([float(to_numpy(step())) for step in steps])
     after = prepared.params()
     return [losses, *[a - b for a, b in zip(after, before, strict=True)]]
 
@@ -102,7 +117,8 @@ def parity_workload(name: str, cfg: WorkloadConfig) -> Workload:
 def build_reference(name: str, scenario: str, cfg: WorkloadConfig) -> Reference:
     """Run eager in float64 once and in float32 twice on ``cfg``'s weights and batch."""
     def eager_pieces(c: WorkloadConfig) -> list[np.ndarray]:
-        return run_pieces(Eager().prepare(parity_workload(name, c), scenario), scenario)
+        work = parity_workload(name, c)
+        return run_pieces(Eager().prepare(work, scenario), scenario, work)
 
     ref = eager_pieces(replace(cfg, dtype=torch.float64))
     first, second = eager_pieces(cfg), eager_pieces(cfg)
@@ -113,5 +129,6 @@ def build_reference(name: str, scenario: str, cfg: WorkloadConfig) -> Reference:
 def check(prepare: Callable[[Workload], Prepared], name: str, scenario: str,
           cfg: WorkloadConfig, reference: Reference) -> tuple[bool, float]:
     """Prepare a backend on a fresh parity workload, run it, judge it against ``reference``."""
-    pieces = run_pieces(prepare(parity_workload(name, cfg)), scenario)
+    work = parity_workload(name, cfg)
+    pieces = run_pieces(prepare(work), scenario, work)
     return reference.judge(pieces, scenario)

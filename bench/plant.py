@@ -24,15 +24,15 @@ def maybe_sleep(label: str) -> None:
         time.sleep(seconds)
 
 
-def maybe_slow(backend: str, step: Callable[[], Any]) -> Callable[[], Any]:
+def maybe_slow(backend: str, step: Callable[..., Any]) -> Callable[..., Any]:
     """``step`` made ``factor`` times slower if ``BENCH_PLANT_SLOWDOWN`` names ``backend``."""
     factor = _planted("BENCH_PLANT_SLOWDOWN", backend)
     if not factor or factor <= 1:
         return step
 
-    def slowed() -> Any:
+    def slowed(*args: Any) -> Any:
         start = time.perf_counter()
-        out = step()
+        out = step(*args)
         time.sleep((factor - 1) * (time.perf_counter() - start))
         return out
 

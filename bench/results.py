@@ -30,6 +30,8 @@ COLUMNS = [
     "parity_rel_err", "final_loss",
     # work
     "flops_per_step", "achieved_flops_per_s",
+    # changing shapes (shapes, shapes8 scenarios): one pass over the batch-size sequence
+    "sequence_s", "distinct_batch_sizes",
 ]  # fmt: skip
 STATUSES = ("ok", "failed", "unsupported", "mismatch", "timeout")
 KEY = ["workload", "scenario", "backend", "device"]

@@ -9,7 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import torch
 from tqdm import tqdm
 
 from bench import parity
@@ -18,11 +17,10 @@ from bench.backends.compiled import reset_dynamo
 from bench.case import Case, RunConfig
 from bench.device import peak_memory_bytes, reset_peak_memory, torch_sync
 from bench.errors import one_line
-from bench.plant import maybe_slow
+from bench.measure import measure_sequence, measure_steady
 from bench.results import KEY, ResultsWriter
-from bench.stats import StepStats
-from bench.timing import steady_state, time_first_call
-from models import Workload, WorkloadConfig, build_workload
+from bench.timing import time_first_call
+from models import SHAPE_SCENARIOS, WorkloadConfig, build_workload
 
 
 def _one_line(exc: BaseException) -> str:
@@ -50,34 +48,10 @@ class References:
         return self._cache[key]
 
 
-def _timings(work: Workload, case: Case, stats: StepStats, compiles: bool,
-             first_call_s: float) -> dict[str, Any]:
-    flops = work.flops(case.scenario)
-    return {
-        "step_median_s": stats.median_s,
-        "step_iqr_s": stats.iqr_s,
-        "step_ci_low_s": stats.ci_low_s,
-        "step_ci_high_s": stats.ci_high_s,
-        "repeats": stats.repeats,
-        "compile_s": max(first_call_s - stats.median_s, 0.0) if compiles else None,
-        "samples_per_s": work.batch_size / stats.median_s,
-        "flops_per_step": flops,
-        "achieved_flops_per_s": flops / stats.median_s,
-    }
-
-
-def _final_loss(work: Workload, scenario: str, out: Any) -> float:
-    """The train step's loss, or the loss of the inference output against the batch's targets."""
-    if scenario == "train":
-        return float(parity.to_numpy(out))
-    y = work.batch[1].cpu()
-    return float(work.loss_fn(torch.as_tensor(parity.to_numpy(out), dtype=torch.float64), y))
-
-
 def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
-    """Cold first call, warm-up and steady state of a fresh workload, then the parity check
-    on a workload of its own; the row is ``ok`` only if parity passes. Raises whatever the
-    backend raises."""
+    """Measure a fresh workload (cold first call, then steady state or the shape sequence),
+    then check parity on a workload of its own; the row is ``ok`` only if parity passes.
+    Raises whatever the backend raises."""
     wcfg = replace(cfg.workload, device=case.device)
     backend = BACKENDS[case.backend]
     reset_dynamo()  # this case compiles from scratch and owns Dynamo's counters
@@ -86,19 +60,14 @@ def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
     work = build_workload(case.workload, wcfg)
     prepared = backend.prepare(work, case.scenario)
     sync = torch_sync(case.device)
-    step = maybe_slow(case.backend, prepared.step)
-    first_call_s, _ = time_first_call(step, sync)
-    stats = steady_state(step, sync, cfg.profile, cfg.threads)
-    out = step()
-    sync()
-    row = {
-        "batch_size": work.batch_size, "status": "ok", "first_call_s": first_call_s,
-        "peak_mem_bytes": peak_memory_bytes(case.device) - mem_base,
-        "final_loss": _final_loss(work, case.scenario, out),
-        **_timings(work, case, stats, backend.compiles, first_call_s),
-        **prepared.counters(),
-    }
+    if case.scenario in SHAPE_SCENARIOS:
+        row = measure_sequence(case, work, prepared, sync)
+    else:
+        row = measure_steady(case, cfg, work, prepared, sync, backend.compiles)
+    row.update(status="ok", peak_mem_bytes=peak_memory_bytes(case.device) - mem_base,
+               **prepared.counters())
     ref = refs.get(case, wcfg)
+    reset_dynamo()  # the parity workload compiles afresh, not under the timed one's guards
     passed, err = parity.check(lambda w: backend.prepare(w, case.scenario), case.workload,
                                case.scenario, wcfg, ref)
     row["parity_rel_err"] = err

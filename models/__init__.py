@@ -5,7 +5,13 @@ from __future__ import annotations
 from models.cnn import MnistCNN
 from models.data import DataError
 from models.mlp import AutogradMLP, ManualMLP, SequentialAdam, SequentialSGD
-from models.workload import SCENARIOS, Workload, WorkloadConfig
+from models.workload import (
+    SCENARIOS,
+    SHAPE_SCENARIOS,
+    Workload,
+    WorkloadConfig,
+    batch_sequence,
+)
 
 WORKLOADS: dict[str, type[Workload]] = {
     "manual_mlp": ManualMLP,
@@ -27,4 +33,7 @@ def build_workload(name: str, cfg: WorkloadConfig | None = None) -> Workload:
     return WORKLOADS[name](cfg or WorkloadConfig())
 
 
-__all__ = ["SCENARIOS", "WORKLOADS", "DataError", "Workload", "WorkloadConfig", "build_workload"]
+__all__ = [
+    "SCENARIOS", "SHAPE_SCENARIOS", "WORKLOADS", "DataError", "Workload", "WorkloadConfig",
+    "batch_sequence", "build_workload",
+]

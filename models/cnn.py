@@ -55,8 +55,8 @@ class MnistCNN(Workload):
     def setup_optimizer(self) -> None:
         self.optimizer = torch.optim.Adam(self.module.parameters(), lr=self.lr)
 
-    def make_batch(self) -> tuple[Tensor, Tensor]:
-        x, y = first_train_batch(self.batch_size, self.cfg.data_root)  # (B, 1, 28, 28), (B,)
+    def make_batch(self, n: int) -> tuple[Tensor, Tensor]:
+        x, y = first_train_batch(n, self.cfg.data_root)  # (n, 1, 28, 28), (n,)
         return x.to(self.cfg.device, self.cfg.dtype), y.to(self.cfg.device)
 
     def loss_fn(self, out: Tensor, y: Tensor) -> Tensor:

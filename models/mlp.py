@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 
 import torch
@@ -80,10 +81,9 @@ class _MLPWorkload(Workload):
 
     default_batch = 100
 
-    def make_batch(self) -> tuple[Tensor, Tensor]:
+    def make_batch(self, n: int) -> tuple[Tensor, Tensor]:
         gen = torch.Generator().manual_seed(self.cfg.seed + 1)
-        shape_x = (self.batch_size, self.cfg.in_features)
-        shape_y = (self.batch_size, self.cfg.out_features)
+        shape_x, shape_y = (n, self.cfg.in_features), (n, self.cfg.out_features)
         x = torch.randn(shape_x, generator=gen)  # drawn in float32 whatever cfg.dtype is,
         y = torch.randn(shape_y, generator=gen)  # so a float64 reference sees the same data
         return x.to(self.cfg.device, self.cfg.dtype), y.to(self.cfg.device, self.cfg.dtype)
@@ -107,13 +107,15 @@ class ManualMLP(_MLPWorkload):
     def build(self) -> None:
         cfg = self.cfg
         self.module = TwoLayerNet(cfg.in_features, cfg.hidden, cfg.out_features, False)
+        # (x, y, w1, w2) -> loss, updating w1 and w2 in place; a backend may swap in its own
+        self.update = functools.partial(manual_sgd_step, lr=self.lr)
 
     def loss_fn(self, out: Tensor, y: Tensor) -> Tensor:
         return (out - y).pow(2).sum()
 
     def train_step(self, x: Tensor, y: Tensor) -> Tensor:
         with torch.no_grad():
-            return manual_sgd_step(x, y, self.module.w1, self.module.w2, self.lr)
+            return self.update(x, y, self.module.w1, self.module.w2)
 
 
 class AutogradMLP(ManualMLP):

@@ -10,8 +10,24 @@ from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
+from torch.utils.data import DataLoader
 
-SCENARIOS = ("train", "infer")
+SCENARIOS = ("train", "infer", "shapes", "shapes8", "debug")
+SHAPE_SCENARIOS = ("shapes", "shapes8")  # train steps over a sequence of batch sizes
+DISTINCT8 = (8, 16, 24, 32, 40, 48, 56, 64)  # shapes8: eight batch sizes, each once
+
+
+def epoch_batch_sizes(n_images: int = 4000, batch_size: int = 64) -> list[int]:
+    """The batch sizes one ``DataLoader`` epoch yields over ``n_images`` (the 4,000 MNIST
+    training images, batch 64: 62 batches of 64 and a last one of 32)."""
+    loader = DataLoader(range(n_images), batch_size=batch_size)  # the real thing, not arithmetic
+    return [len(batch) for batch in loader]
+
+
+def batch_sequence(scenario: str) -> list[int]:
+    """The batch sizes a ``shapes`` scenario feeds, in order: ``shapes`` one DataLoader
+    epoch, ``shapes8`` the eight ``DISTINCT8`` sizes."""
+    return epoch_batch_sizes() if scenario == "shapes" else list(DISTINCT8)
 
 
 @dataclass(frozen=True)
@@ -52,7 +68,7 @@ class Workload(abc.ABC):
         self.build()
         self.module.to(device=cfg.device, dtype=cfg.dtype)
         self.setup_optimizer()
-        self.batch: tuple[Tensor, Tensor] = self.make_batch()
+        self.batch: tuple[Tensor, Tensor] = self.make_batch(self.batch_size)
 
     @abc.abstractmethod
     def build(self) -> None:
@@ -62,8 +78,9 @@ class Workload(abc.ABC):
         """Create optimizer state once the module sits on its device; none by default."""
 
     @abc.abstractmethod
-    def make_batch(self) -> tuple[Tensor, Tensor]:
-        """The batch every step consumes: ``(x, y)`` on ``cfg.device``."""
+    def make_batch(self, n: int) -> tuple[Tensor, Tensor]:
+        """A batch of ``n`` samples ``(x, y)`` on ``cfg.device``; ``n = batch_size`` gives the
+        batch every step of a case consumes."""
 
     @abc.abstractmethod
     def train_step(self, x: Tensor, y: Tensor) -> Tensor:
@@ -78,19 +95,26 @@ class Workload(abc.ABC):
         with torch.no_grad():
             return self.module(x)
 
-    def step(self, scenario: str) -> tuple[Callable[..., Tensor], tuple[Tensor, ...]]:
-        """The eager callable of ``scenario`` and its arguments, the module in the right mode.
+    def debug_step(self, x: Tensor, y: Tensor) -> Tensor:
+        """The notes' loop body: a train step that prints its loss (``.item()``, a host sync
+        and, under a compiler, a graph break)."""
+        loss = self.train_step(x, y)
+        # The notes' str.format; an f-string here crashes Dynamo (torch 2.14) after the break.
+        print("Loss:{:.4f}".format(loss.item()))  # noqa: UP032
+        return loss
 
-        Raises ``ValueError`` for a scenario not in ``SCENARIOS``.
+    def step(self, scenario: str) -> tuple[Callable[..., Tensor], tuple[Tensor, ...]]:
+        """The eager callable of ``scenario`` and its arguments, the module in the right mode:
+        ``infer`` the no-grad forward on ``(x,)``; ``debug`` ``debug_step``; ``train`` and the
+        shape scenarios ``train_step`` on ``(x, y)``. Raises ``ValueError`` for an unknown one.
         """
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}; valid: {', '.join(SCENARIOS)}")
         x, y = self.batch
-        if scenario == "train":
-            self.module.train()
-            return self.train_step, (x, y)
+        self.module.train(scenario != "infer")
         if scenario == "infer":
-            self.module.eval()
             return self.infer, (x,)
-        raise ValueError(f"unknown scenario {scenario!r}; valid: {', '.join(SCENARIOS)}")
+        return (self.debug_step if scenario == "debug" else self.train_step), (x, y)
 
     @abc.abstractmethod
     def loss_fn(self, out: Tensor, y: Tensor) -> Tensor:

@@ -14,7 +14,7 @@ from bench.runner import Case, RunConfig, run_case
 from tests.conftest import TINY
 
 TINY_PROFILE = Profile("test", warmup_steps=1, min_run_time_s=0.01, max_run_time_s=0.05,
-                       iqr_threshold=0.5)
+                       iqr_threshold=0.5, case_timeout_s=60)
 CFG = RunConfig("test", "cpu", TINY_PROFILE, threads=1, workload=TINY)
 
 

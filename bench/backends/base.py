@@ -32,12 +32,15 @@ class Prepared:
     (0-dim) for ``train``, the network output ``(B, n_out)`` for ``infer``, as a torch tensor
     or a JAX array. ``params()`` returns the current parameters as numpy arrays, in
     ``work.module.parameters()`` order. ``counters()`` is read once the case has run:
-    ``graph_breaks``, ``recompiles`` where the backend knows them.
+    ``graph_breaks``, ``recompiles`` where the backend knows them (and ``error``, a note
+    such as the message ``fullgraph=True`` gives). ``call(*batch)``, where the backend can
+    take a batch of another size, runs one step on it (the ``shapes`` scenarios need it).
     """
 
     step: Callable[[], Any]
     params: Callable[[], list[np.ndarray]]
-    counters: Callable[[], dict[str, int]] = lambda: {}
+    counters: Callable[[], dict[str, Any]] = lambda: {}
+    call: Callable[..., Any] | None = None
 
 
 class Backend(Protocol):

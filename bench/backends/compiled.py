@@ -10,10 +10,14 @@ Modes (https://pytorch.org/docs/stable/generated/torch.compile.html): ``compile`
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import torch
 from torch._dynamo.utils import counters
 
 from bench.backends.base import Prepared, torch_params
+from bench.errors import one_line
 from models import Workload
 
 
@@ -43,17 +47,35 @@ class Compile:
         compiled = torch.compile(fn, mode=mode, dynamic=self.dynamic)
         after_first: list[tuple[int, int]] = []
 
-        def step():
-            out = compiled(*args)
+        def call(*batch):
+            out = compiled(*batch)
             if not after_first:
                 after_first.append(dynamo_counts())
             return out
 
-        def case_counters() -> dict[str, int]:
+        def case_counters() -> dict[str, object]:
             breaks, graphs = after_first[0]
-            return {"graph_breaks": breaks, "recompiles": dynamo_counts()[1] - graphs}
+            found: dict[str, object] = {"graph_breaks": breaks,
+                                        "recompiles": dynamo_counts()[1] - graphs}
+            if scenario == "debug":
+                found["error"] = fullgraph_error(type(work)(work.cfg), mode, self.dynamic)
+            return found
 
-        return Prepared(step=step, params=torch_params(work), counters=case_counters)
+        return Prepared(step=lambda: call(*args), params=torch_params(work),
+                        counters=case_counters, call=call)
+
+
+def fullgraph_error(work: Workload, mode: str | None, dynamic: bool | None) -> str:
+    """What ``torch.compile(..., fullgraph=True)`` says of the notes' debug step (a print of
+    ``loss.item()``): the first line of its error, or that it compiled."""
+    fn, args = work.step("debug")
+    reset_dynamo()  # else a frame past its recompile limit would quietly run eager
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            torch.compile(fn, mode=mode, dynamic=dynamic, fullgraph=True)(*args)
+    except Exception as exc:  # Dynamo's Unsupported and friends
+        return f"fullgraph=True: {type(exc).__name__}: {one_line(str(exc))}"
+    return "fullgraph=True: compiled without a graph break"
 
 
 COMPILE_BACKENDS = [

@@ -14,4 +14,4 @@ class Eager:
 
     def prepare(self, work: Workload, scenario: str) -> Prepared:
         fn, args = work.step(scenario)
-        return Prepared(step=lambda: fn(*args), params=torch_params(work))
+        return Prepared(step=lambda: fn(*args), params=torch_params(work), call=fn)

@@ -77,7 +77,11 @@ class _Run:
 
     def step(self) -> jax.Array:
         """One update on the fixed batch; returns the loss (0-dim) once all of it is computed."""
-        state, key, loss = self.fn(self.state, self.key, *self.program.batch)
+        return self.step_on(*self.program.batch)
+
+    def step_on(self, x: jax.Array, y: jax.Array) -> jax.Array:
+        """One update on ``(x, y)`` (any batch size; ``jax_jit`` retraces for a new one)."""
+        state, key, loss = self.fn(self.state, self.key, x, y)
         jax.block_until_ready((state, key, loss))
         self.state, self.key = state, key
         return loss
@@ -102,22 +106,45 @@ class _JaxBackend:
     def prepare(self, work: Workload, scenario: str) -> Prepared:
         device = jax_device(work)
         program = port(work, device, torch_precision(device))
-        if scenario == "train":
-            fn, counters = self.wrap(keyed(program.train_step), (0, 1))
-            run = _Run(fn, program, device, work.cfg.seed)
-            return Prepared(step=run.step, params=run.params, counters=counters)
+        moved = on_device(device)
         if scenario == "infer":
             forward, counters = self.wrap(program.forward, ())
-            params, x = program.params, program.batch[0]
+            params = program.params
 
-            def infer() -> jax.Array:
-                return jax.block_until_ready(forward(params, x))  # (B, n_out)
+            def infer(x: Any) -> jax.Array:
+                return jax.block_until_ready(forward(params, moved(x)))  # (B, n_out)
 
             def torch_order() -> list[np.ndarray]:
                 return [p.astype(np.float64) for p in program.params_in_torch_order((params, ()))]
 
-            return Prepared(step=infer, params=torch_order, counters=counters)
-        raise ValueError(f"unknown scenario {scenario!r}; valid: train, infer")
+            return Prepared(step=lambda: infer(program.batch[0]), params=torch_order,
+                            counters=counters, call=infer)
+        fn, counters = self.wrap(keyed(program.train_step), (0, 1))
+        run = _Run(fn, program, device, work.cfg.seed)
+
+        def call(x: Any, y: Any) -> jax.Array:
+            loss = run.step_on(moved(x), moved(y))
+            if scenario == "debug":  # the notes print the loss every step: a host sync
+                print(f"Loss:{float(loss):.4f}")
+            return loss
+
+        return Prepared(step=lambda: call(*program.batch), params=run.params,
+                        counters=counters, call=call)
+
+
+def on_device(device: jax.Device) -> Callable[[Any], jax.Array]:
+    """Converts a torch tensor to a JAX array on ``device`` once (remembered by identity, so
+    a batch fed again costs no copy); JAX arrays pass through."""
+    seen: dict[int, tuple[Any, jax.Array]] = {}
+
+    def moved(x: Any) -> jax.Array:
+        if not isinstance(x, torch.Tensor):
+            return x
+        if id(x) not in seen:
+            seen[id(x)] = (x, jax.device_put(x.detach().cpu().numpy(), device))
+        return seen[id(x)][1]
+
+    return moved
 
 
 class JaxEager(_JaxBackend):

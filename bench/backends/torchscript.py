@@ -32,32 +32,23 @@ class _TorchScript:
 
     def prepare(self, work: Workload, scenario: str) -> Prepared:
         params = torch_params(work)
-        _, args = work.step(scenario)  # sets train/eval mode
-        return Prepared(step=self._build(work, scenario, args), params=params)
-
-    def _build(self, work: Workload, scenario: str, args: tuple):
+        fn, args = work.step(scenario)  # sets train/eval mode
         if scenario == "infer":
             with torch.no_grad():
                 graph = torch.jit.freeze(self.convert(work.module, args).eval())
 
-            def infer():
+            def infer(x):
                 with torch.no_grad():
-                    return graph(*args)
+                    return graph(x)
 
-            return infer
+            return Prepared(step=lambda: infer(*args), params=params, call=infer)
         if work.name == ManualMLP.name:
-            w1, w2 = work.module.w1, work.module.w2
             # Tracing runs the update once: trace on copies so the real weights stay put.
-            update = self.convert_update(work.lr, (*args, w1.detach().clone(),
-                                                   w2.detach().clone()))
-
-            def manual():
-                with torch.no_grad():
-                    return update(*args, w1, w2)
-
-            return manual
-        work.module = self.convert(work.module, args[:1])  # shares the eager parameters
-        return lambda: work.train_step(*args)
+            w1, w2 = (w.detach().clone() for w in (work.module.w1, work.module.w2))
+            work.update = self.convert_update(work.lr, (*args, w1, w2))
+        else:
+            work.module = self.convert(work.module, args[:1])  # shares the eager parameters
+        return Prepared(step=lambda: fn(*args), params=params, call=fn)
 
 
 class JitTrace(_TorchScript):
@@ -82,4 +73,4 @@ class JitScript(_TorchScript):
 
     def convert_update(self, lr, example):
         scripted = torch.jit.script(manual_sgd_step)
-        return lambda x, y, w1, w2: scripted(x, y, w1, w2, lr)
+        return lambda x, y, w1, w2: scripted(x, y, w1, w2, lr)  # noqa: E731

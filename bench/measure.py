@@ -1,0 +1,75 @@
+"""Measuring one prepared case: the steady-state path (``train``, ``infer``, ``debug``) and the
+changing-shapes path (``shapes``, ``shapes8``). Each returns the timing fields of a row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from bench.backends import Prepared, Unsupported
+from bench.case import Case, RunConfig
+from bench.parity import to_numpy
+from bench.plant import maybe_slow
+from bench.stats import StepStats
+from bench.timing import steady_state, synced_clock, time_first_call
+from models import Workload, batch_sequence
+
+
+def _stats_fields(stats: StepStats) -> dict[str, Any]:
+    return {"step_median_s": stats.median_s, "step_iqr_s": stats.iqr_s,
+            "step_ci_low_s": stats.ci_low_s, "step_ci_high_s": stats.ci_high_s,
+            "repeats": stats.repeats}
+
+
+def final_loss(work: Workload, scenario: str, out: Any) -> float:
+    """A train step's loss, or the loss of an inference output against the batch's targets."""
+    if scenario != "infer":
+        return float(to_numpy(out))
+    y = work.batch[1].cpu()
+    return float(work.loss_fn(torch.as_tensor(to_numpy(out), dtype=torch.float64), y))
+
+
+def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepared,
+                   sync: Callable[[], None], compiles: bool) -> dict[str, Any]:
+    """First call (graph building included), warm-up, then steady state on the fixed batch."""
+    step = maybe_slow(case.backend, prepared.step)
+    first_call_s, _ = time_first_call(step, sync)
+    stats = steady_state(step, sync, cfg.profile, cfg.threads)
+    out = step()
+    sync()
+    flops = work.flops("infer" if case.scenario == "infer" else "train")
+    return {
+        "batch_size": work.batch_size, "first_call_s": first_call_s, **_stats_fields(stats),
+        "compile_s": max(first_call_s - stats.median_s, 0.0) if compiles else None,
+        "samples_per_s": work.batch_size / stats.median_s,
+        "flops_per_step": flops, "achieved_flops_per_s": flops / stats.median_s,
+        "final_loss": final_loss(work, case.scenario, out),
+    }
+
+
+def measure_sequence(case: Case, work: Workload, prepared: Prepared,
+                     sync: Callable[[], None]) -> dict[str, Any]:
+    """One pass of train steps over ``batch_sequence(case.scenario)``, each step timed, the
+    pass's wall time (``sequence_s``, every recompile included) and its statistics. Batches
+    are built before the clock starts. Raises ``Unsupported`` for a backend that takes only
+    its fixed batch."""
+    if prepared.call is None:
+        raise Unsupported(f"{case.backend} runs only the batch it was built for")
+    sizes = batch_sequence(case.scenario)
+    batches = {n: work.make_batch(n) for n in sorted(set(sizes))}
+    call = maybe_slow(case.backend, prepared.call)
+    clock = synced_clock(sync)
+    times, out = [], None
+    start = clock()
+    for n in sizes:
+        t = clock()
+        out = call(*batches[n])
+        times.append(clock() - t)
+    total = clock() - start
+    return {
+        "batch_size": max(sizes), "first_call_s": times[0], **_stats_fields(StepStats.of(times)),
+        "sequence_s": total, "distinct_batch_sizes": len(batches),
+        "samples_per_s": sum(sizes) / total, "final_loss": final_loss(work, case.scenario, out),
+    }
