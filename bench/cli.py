@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=int, default=None, help="default: the notes' (CNN: 2)")
     g.add_argument("--data-root", default=None, help="a torchvision MNIST root (no download)")
     g.add_argument("--seed", type=int, default=0, help="seeds weights, data and shuffling")
+    g.add_argument("--preview", default=None, metavar="FILE.png",
+                   help="after training mnist_cnn, save 4 random test images with their "
+                        "predicted and real labels")
     return p
 
 
@@ -160,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             return merge([Path(d) for d in args.dirs], Path(args.out))
         from bench.reproduce import reproduce
 
-        return reproduce(args.workload, args.epochs, args.data_root, args.seed)
+        return reproduce(args.workload, args.epochs, args.data_root, args.seed, args.preview)
     except (UsageError, DataError, KeyError) as exc:
         msg = exc.args[0] if exc.args else str(exc)
         print(f"python -m bench: error: {msg}", file=sys.stderr)

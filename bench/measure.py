@@ -32,11 +32,19 @@ def final_loss(work: Workload, scenario: str, out: Any) -> float:
 
 
 def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepared,
-                   sync: Callable[[], None], compiles: bool) -> dict[str, Any]:
-    """First call (graph building included), warm-up, then steady state on the fixed batch."""
+                   sync: Callable[[], None], compiles: bool, memory: Callable[[], int],
+                   eager: Callable[[], Callable[[], Any]] | None = None) -> dict[str, Any]:
+    """First call (graph building included), warm-up, then steady state on the fixed batch,
+    interleaved block by block with the step ``eager()`` builds (the same workload under
+    eager, in this process) when given: ``eager_step_median_s`` then makes a speedup measured
+    in one process. ``memory()`` is read after the first call, before eager's twin exists."""
     step = maybe_slow(case.backend, prepared.step)
     first_call_s, _ = time_first_call(step, sync)
-    stats = steady_state(step, sync, cfg.profile, cfg.threads)
+    peak_mem_bytes = memory()
+    eager_step = eager() if eager else None
+    steps = {"backend": step, **({"eager": eager_step} if eager_step else {})}
+    all_stats = steady_state(steps, sync, cfg.profile, cfg.threads)
+    stats = all_stats["backend"]
     out = step()
     sync()
     flops = work.flops("infer" if case.scenario == "infer" else "train")
@@ -46,11 +54,13 @@ def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepare
         "samples_per_s": work.batch_size / stats.median_s,
         "flops_per_step": flops, "achieved_flops_per_s": flops / stats.median_s,
         "final_loss": final_loss(work, case.scenario, out),
+        "eager_step_median_s": all_stats["eager"].median_s if eager_step else stats.median_s,
+        "peak_mem_bytes": peak_mem_bytes,
     }
 
 
 def measure_sequence(case: Case, work: Workload, prepared: Prepared,
-                     sync: Callable[[], None]) -> dict[str, Any]:
+                     sync: Callable[[], None], memory: Callable[[], int]) -> dict[str, Any]:
     """One pass of train steps over ``batch_sequence(case.scenario)``, each step timed, the
     pass's wall time (``sequence_s``, every recompile included) and its statistics. Batches
     are built before the clock starts. Raises ``Unsupported`` for a backend that takes only
@@ -72,4 +82,5 @@ def measure_sequence(case: Case, work: Workload, prepared: Prepared,
         "batch_size": max(sizes), "first_call_s": times[0], **_stats_fields(StepStats.of(times)),
         "sequence_s": total, "distinct_batch_sizes": len(batches),
         "samples_per_s": sum(sizes) / total, "final_loss": final_loss(work, case.scenario, out),
+        "peak_mem_bytes": memory(),
     }

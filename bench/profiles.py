@@ -11,15 +11,17 @@ class Profile:
 
     name: str
     warmup_steps: int  # untimed steps after the first call, before timing
-    min_run_time_s: float  # adaptive_autorange: time spent before the IQR test may stop it
-    max_run_time_s: float  # adaptive_autorange: hard cap on timed seconds per case
-    iqr_threshold: float  # stop once IQR / median is below this (at least 4 blocks)
+    min_run_time_s: float  # timed seconds (per timed step function) before stopping may happen
+    max_run_time_s: float  # hard cap on timed seconds per case, all interleaved steps together
+    ci_halfwidth: float  # stop once every 95% CI of the median is within +- this fraction
     case_timeout_s: float  # a case's process is killed after this, its row "timeout"
+    min_blocks: int = 5  # never fewer timed blocks per step function
+    block_s: float = 0.01  # calls per block are chosen so that one block lasts about this
 
 
 PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", warmup_steps=3, min_run_time_s=0.2, max_run_time_s=3.0,
-                     iqr_threshold=0.1, case_timeout_s=600.0),
-    "full": Profile("full", warmup_steps=10, min_run_time_s=2.0, max_run_time_s=20.0,
-                    iqr_threshold=0.02, case_timeout_s=1800.0),
+    "quick": Profile("quick", warmup_steps=3, min_run_time_s=0.3, max_run_time_s=4.0,
+                     ci_halfwidth=0.02, case_timeout_s=600.0),
+    "full": Profile("full", warmup_steps=10, min_run_time_s=2.0, max_run_time_s=30.0,
+                    ci_halfwidth=0.01, case_timeout_s=1800.0, min_blocks=10),
 }

@@ -1,9 +1,11 @@
 """``python -m bench reproduce``: train each workload as the notes do and print what they print
-(loss per epoch; for the CNN also train and held-out accuracy)."""
+(loss per epoch; for the CNN also train and held-out accuracy, and optionally the notes' preview
+of four test images with their predicted labels, saved as a PNG)."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -43,10 +45,48 @@ def accuracy(module: nn.Module, loader) -> float:
     return correct / total
 
 
-def reproduce_cnn(epochs: int, data_root: str | None, seed: int = 0) -> float:
+def reproduce_tensor_ops(seed: int = 0) -> float:
+    """The notes' tensor operations have nothing to train: one forward at the default size,
+    printing the output's shape and mean; returns the mean."""
+    work = build_workload("tensor_ops", WorkloadConfig(seed=seed))
+    fn, (x,) = work.step("infer")
+    out = fn(x)  # (n,)
+    mean = float(work.loss_fn(out, work.batch[1]))
+    print(f"tensor_ops: nothing to train; one forward on {tuple(x.shape)}: "
+          f"output {tuple(out.shape)}, mean {mean:.6g}")
+    return mean
+
+
+def write_preview(module: nn.Module, path: Path, data_root: str | None, seed: int) -> None:
+    """The notes' 随机选取测试集数据测试: four random held-out images with ``module``'s
+    predicted and the real labels, saved as the PNG ``path``; prints the labels."""
+    from bench.preview import preview_batch, preview_figure
+
+    images, labels = preview_batch(data_root, seed)  # (4, 1, 28, 28), (4,)
+    fig = preview_figure(module, images, labels)
+    fig.savefig(path, format="png", dpi=120)
+    print(f"preview: {path} ({fig.axes[0].get_title()})")
+
+
+def check_preview(path: str, names: list[str]) -> Path:
+    """The ``--preview`` file, checked before any training: it needs the CNN among ``names``,
+    a ``.png`` name and an existing folder. Raises ``UsageError`` otherwise."""
+    if "mnist_cnn" not in names:
+        raise UsageError(f"--preview shows MNIST predictions: it needs --workload mnist_cnn or "
+                         f"all, not {names[0]!r}")
+    out = Path(path)
+    if out.suffix.lower() != ".png":
+        raise UsageError(f"--preview writes a PNG: give FILE.png, not {path!r}")
+    if not out.parent.is_dir():
+        raise UsageError(f"--preview folder does not exist: {out.parent}")
+    return out
+
+
+def reproduce_cnn(epochs: int, data_root: str | None, seed: int = 0,
+                  preview: Path | None = None) -> float:
     """The notes' MNIST loop: Adam, batch 64, shuffled; prints per epoch the mean batch loss,
-    train accuracy (measured during the epoch, dropout on) and held-out accuracy. Returns the
-    last held-out accuracy (fraction)."""
+    train accuracy (measured during the epoch, dropout on) and held-out accuracy; then, given
+    ``preview``, saves the notes' preview there. Returns the last held-out accuracy."""
     work = build_workload("mnist_cnn", WorkloadConfig(data_root=data_root, seed=seed))
     train_loader, test_loader = mnist_loaders(64, data_root, seed=seed)
     test_acc = float("nan")
@@ -62,21 +102,29 @@ def reproduce_cnn(epochs: int, data_root: str | None, seed: int = 0) -> float:
         print(f"mnist_cnn epoch {epoch}: loss {loss_sum / seen:.4f}, "
               f"train accuracy {100 * correct / seen:.2f}%, "
               f"held-out accuracy {100 * test_acc:.2f}% ({time.perf_counter() - start:.0f} s)")
+    if preview is not None:
+        write_preview(work.module, preview, data_root, seed)
     return test_acc
 
 
-def reproduce(workload: str, epochs: int | None, data_root: str | None, seed: int = 0) -> int:
-    """Run the notes' training for ``workload`` (or ``all``); exit status 0."""
+def reproduce(workload: str, epochs: int | None, data_root: str | None, seed: int = 0,
+              preview: str | None = None) -> int:
+    """Run the notes' training for ``workload`` (or ``all``); exit status 0. ``preview``: a PNG
+    path for the CNN's preview of four test images (checked before training)."""
     names = list(WORKLOADS) if workload == "all" else [workload]
     for name in names:
         if name not in WORKLOADS:
             raise UsageError(f"unknown workload {name!r}; valid: {', '.join(WORKLOADS)}, all")
     if epochs is not None and epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {epochs}")
+    preview_path = check_preview(preview, names) if preview is not None else None
     for name in names:
+        if name == "tensor_ops":
+            reproduce_tensor_ops(seed)
+            continue
         n = epochs or NOTES_EPOCHS[name]
         if name == "mnist_cnn":
-            reproduce_cnn(n, data_root, seed)
+            reproduce_cnn(n, data_root, seed, preview_path)
         else:
             reproduce_mlp(name, n, seed)
     return 0

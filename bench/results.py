@@ -22,6 +22,8 @@ COLUMNS = [
     # time (seconds)
     "step_median_s", "step_iqr_s", "step_ci_low_s", "step_ci_high_s", "repeats",
     "first_call_s", "compile_s", "compile_warm_s", "samples_per_s",
+    "eager_step_median_s",  # eager's median timed interleaved with this case, same process
+    "compile_phases",  # text: where the compile time went, e.g. "dynamo=1.20s backend=3.41s"
     # graph
     "recompiles", "graph_breaks",
     # memory (bytes)

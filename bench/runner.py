@@ -3,6 +3,7 @@ A backend that raises or cannot express a case becomes a row too; the matrix run
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
@@ -48,6 +49,11 @@ class References:
         return self._cache[key]
 
 
+def _eager_step(case: Case, wcfg: WorkloadConfig) -> Callable[[], Any]:
+    """A twin workload under eager, to time interleaved with a non-eager backend."""
+    return BACKENDS["eager"].prepare(build_workload(case.workload, wcfg), case.scenario).step
+
+
 def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
     """Measure a fresh workload (cold first call, then steady state or the shape sequence),
     then check parity on a workload of its own; the row is ``ok`` only if parity passes.
@@ -60,12 +66,16 @@ def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
     work = build_workload(case.workload, wcfg)
     prepared = backend.prepare(work, case.scenario)
     sync = torch_sync(case.device)
+    def memory() -> int:
+        return peak_memory_bytes(case.device) - mem_base
+
     if case.scenario in SHAPE_SCENARIOS:
-        row = measure_sequence(case, work, prepared, sync)
+        row = measure_sequence(case, work, prepared, sync, memory)
     else:
-        row = measure_steady(case, cfg, work, prepared, sync, backend.compiles)
-    row.update(status="ok", peak_mem_bytes=peak_memory_bytes(case.device) - mem_base,
-               **prepared.counters())
+        eager = None if case.backend == "eager" else functools.partial(
+            _eager_step, case, wcfg)
+        row = measure_steady(case, cfg, work, prepared, sync, backend.compiles, memory, eager)
+    row.update(status="ok", **prepared.counters())
     ref = refs.get(case, wcfg)
     reset_dynamo()  # the parity workload compiles afresh, not under the timed one's guards
     passed, err = parity.check(lambda w: backend.prepare(w, case.scenario), case.workload,
@@ -91,8 +101,8 @@ def run_case(case: Case, cfg: RunConfig, refs: References | None = None
         warnings.simplefilter("always")
         try:
             row.update(_measure(case, cfg, refs or References()))
-        except Unsupported as exc:
-            row.update(status="unsupported", error=str(exc))
+        except (Unsupported, NotImplementedError) as exc:  # a model's way to say "not this"
+            row.update(status="unsupported", error=one_line(str(exc)))
         except Exception as exc:  # a broken backend must not stop the matrix
             row.update(status="failed", error=_one_line(exc))
     notes = dict.fromkeys(f"{case.backend}: {w.category.__name__}: {one_line(w.message)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from models.cnn import MnistCNN
 from models.data import DataError
 from models.mlp import AutogradMLP, ManualMLP, SequentialAdam, SequentialSGD
+from models.tensor_ops import TensorOpsWorkload
 from models.workload import (
     SCENARIOS,
     SHAPE_SCENARIOS,
@@ -19,6 +20,7 @@ WORKLOADS: dict[str, type[Workload]] = {
     "sequential_sgd": SequentialSGD,
     "sequential_adam": SequentialAdam,
     "mnist_cnn": MnistCNN,
+    "tensor_ops": TensorOpsWorkload,
 }
 
 

@@ -21,6 +21,7 @@ import optax
 from jax import lax
 from torch import nn
 
+from models.tensor_ops import UNSUPPORTED
 from models.workload import Workload
 
 Params = tuple[jax.Array, ...]  # torch's parameters() order and shapes
@@ -39,8 +40,9 @@ class JaxProgram:
     ``train_step(state, x, y, key)`` -> ``(state, loss ())``: one update, pure; ``key`` draws
     the dropout mask (unused by the MLPs). ``batch`` is ``(x, y)``: the MLPs' ``x (B, I)``,
     ``y (B, O)`` float32; the CNN's ``x (B, 1, 28, 28)`` float32, ``y (B,)`` int32 labels
-    (int64 with ``jax_enable_x64``). ``section`` is the notes' heading, the workload's own.
-    ``precision`` is ``(matmul, conv)``, as given to ``port``.
+    (int64 with ``jax_enable_x64``); ``tensor_ops``' ``x (n, n)``, ``y (n,)``. ``section`` is
+    the notes' heading, the workload's own. ``precision`` is ``(matmul, conv)``, as given to
+    ``port``.
     """
 
     name: str
@@ -192,6 +194,27 @@ def _cnn(work: Workload, prec: tuple[str, str]) -> Parts:
     return forward, grad_train_step(xent, opt), opt
 
 
+def tensor_ops_forward(params: Params, a: jax.Array, prec: str) -> jax.Array:
+    """``models.tensor_ops.TensorOps``: ``a (n, n)``, params ``(b (n, n), v (n,))`` ->
+    ``(n,)``; the same chain, op for op."""
+    b, v = params
+    e = jnp.add(jnp.clip(a, -0.1, 0.1), 10)  # (n, n) in [9.9, 10.1]
+    q = jnp.divide(e, jnp.add(jnp.abs(a), b))  # (n, n), divisor >= 0.5
+    p = jnp.power(jnp.multiply(q, b), 2)  # (n, n)
+    return jnp.matmul(jnp.matmul(p, b, precision=prec), v, precision=prec)  # (n,)
+
+
+def _tensor_ops(work: Workload, prec: tuple[str, str]) -> Parts:
+    """``tensor_ops`` (notes: tensor运算): a forward only; nothing to train."""
+    def forward(params: Params, x: jax.Array) -> jax.Array:
+        return tensor_ops_forward(params, x, prec[0])
+
+    def step(state: State, x: jax.Array, y: jax.Array, key: jax.Array) -> tuple[State, jax.Array]:
+        raise NotImplementedError(UNSUPPORTED)
+
+    return forward, step, None
+
+
 def adam(lr: float) -> optax.GradientTransformation:
     """``torch.optim.Adam``'s defaults (betas 0.9, 0.999, eps 1e-8): optax, like torch, divides
     by ``sqrt(nu_hat) + eps`` (``eps_root`` 0), so only rounding differs."""
@@ -204,6 +227,7 @@ PORTS: dict[str, Callable[[Workload, tuple[str, str]], Parts]] = {
     "sequential_sgd": _sequential,
     "sequential_adam": _sequential,
     "mnist_cnn": _cnn,
+    "tensor_ops": _tensor_ops,
 }
 
 

@@ -22,6 +22,7 @@ COLUMNS = [
     "peak_mem_bytes",
     "parity_rel_err", "final_loss",
     "flops_per_step", "achieved_flops_per_s",
+    "sequence_s", "distinct_batch_sizes",
 ]  # fmt: skip
 # Without these a row says nothing; every other column may be absent or empty (NaN).
 REQUIRED = ["run_id", "workload", "scenario", "backend", "device", "status", "step_median_s"]
@@ -35,7 +36,10 @@ BACKENDS = (
     "compile_max_autotune", "compile_dynamic", "export_aoti", "jax_eager", "jax_jit",
 )  # fmt: skip
 EAGER_BACKENDS = ("eager", "jax_eager")
-SCENARIOS = ("train", "infer", "shapes", "debug")
+SCENARIOS = ("train", "infer", "shapes", "shapes8", "debug")
+# One pass of train steps over a sequence of batch sizes (a DataLoader epoch: 2 distinct sizes;
+# 8 distinct sizes once each): they measure recompiles and ``sequence_s``, not a steady state.
+SHAPE_SCENARIOS = ("shapes", "shapes8")
 
 
 class ReportInputError(Exception):
@@ -117,7 +121,7 @@ def read_meta(path: Path) -> dict[str, Any]:
 
 def load_runs(folders: list[str | Path]) -> Runs:
     """Read, validate and concatenate run folders (CPU and GPU runs alike; ``device`` tells
-    them apart). A case measured twice keeps its last row; ``shapes`` rows are all kept.
+    them apart). A case measured twice keeps its last row.
 
     Raises ``ReportInputError`` for a missing folder or any problem ``read_results`` or
     ``read_meta`` finds, and when the folders hold no rows at all."""
@@ -139,11 +143,9 @@ def load_runs(folders: list[str | Path]) -> Runs:
 
 
 def _dedupe(df: pd.DataFrame) -> pd.DataFrame:
-    """The last row of each (run, workload, scenario, backend, device); ``shapes`` kept whole."""
+    """The last row of each (run, workload, scenario, backend, device): one row per case."""
     key = ["run_id", "workload", "scenario", "backend", "device"]
-    shapes = df["scenario"] == "shapes"
-    single = df[~shapes].drop_duplicates(subset=key, keep="last")
-    return pd.concat([single, df[shapes]]).sort_index().reset_index(drop=True)
+    return df.drop_duplicates(subset=key, keep="last").reset_index(drop=True)
 
 
 def backend_order(names: list[str] | pd.Series) -> list[str]:

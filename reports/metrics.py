@@ -1,11 +1,15 @@
-"""Derived numbers, tidy and SI: speedups against eager, geometric means, break-even steps,
-debug-scenario cost, shapes-scenario summaries, memory ratios. Only ``status == "ok"`` rows
-(with an ``ok`` eager row) ever yield a number; everything else stays NaN."""
+"""Derived numbers, tidy and SI: speedups against eager, geometric means, break-even steps
+(cold and warm compile cache), debug-scenario cost, shapes-scenario summaries, memory ratios.
+Only ``status == "ok"`` rows (with an ``ok`` eager row) ever yield a number; everything else
+stays NaN. An ``ok`` row's ``error`` is a note (e.g. what ``fullgraph=True`` says), not a
+failure."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from reports.load import SHAPE_SCENARIOS
 
 # A case's baseline: the eager row of the same run, workload, scenario and device.
 KEYS = ["run_id", "workload", "scenario", "device"]
@@ -13,8 +17,9 @@ BASE_COLUMNS = ["status", "step_median_s", "first_call_s", "peak_mem_bytes"]
 
 
 def cases(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows with one measurement per case (every scenario but ``shapes``)."""
-    return df[df["scenario"] != "shapes"].reset_index(drop=True)
+    """The steady-state rows (``train``, ``infer``, ``debug``): every scenario but the shape
+    ones, whose ``step_median_s`` is a median within one pass of changing batch sizes."""
+    return df[~df["scenario"].isin(SHAPE_SCENARIOS)].reset_index(drop=True)
 
 
 def case_index(df: pd.DataFrame) -> list[str]:
@@ -61,15 +66,34 @@ def geomean_speedups(df: pd.DataFrame) -> pd.DataFrame:
 def break_even(df: pd.DataFrame) -> pd.DataFrame:
     """Every case with ``break_even_steps`` = ``compile_s`` / (eager step - backend step), in
     steps: inf ("never") when the backend's step is not faster than eager's, NaN for eager
-    itself, a case without a valid speedup, or a faster backend whose compile_s is missing."""
+    itself, a case without a valid speedup, or a faster backend whose compile_s is missing.
+    ``break_even_warm_steps`` is the same with ``compile_warm_s`` (caches already filled)."""
     m = speedups(df)
     gain = m["eager_step_median_s"] - m["step_median_s"]  # seconds saved per step
-    steps = pd.Series(np.inf, index=m.index)
     faster = gain > 0
-    steps[faster] = m.loc[faster, "compile_s"] / gain[faster]
     known = m["speedup"].notna() & (m["backend"] != "eager")
-    m["break_even_steps"] = steps.where(known & (~faster | m["compile_s"].notna()))
+    for out, col in (("break_even_steps", "compile_s"), ("break_even_warm_steps",
+                                                          "compile_warm_s")):
+        steps = pd.Series(np.inf, index=m.index)
+        steps[faster] = m.loc[faster, col] / gain[faster]
+        m[out] = steps.where(known & (~faster | m[col].notna()))
     return m
+
+
+def warm_savings(df: pd.DataFrame) -> pd.DataFrame:
+    """Per device and backend, over the ok steady-state cases with both a cold and a warm
+    compile time: ``n`` (cases), ``cold_s`` and ``warm_s`` (summed seconds) and
+    ``saved_fraction`` = 1 - warm / cold (dimensionless; 0.75 = a warm cache saves 75%)."""
+    c = cases(df)
+    c = c[(c["status"] == "ok") & c["compile_s"].notna() & c["compile_warm_s"].notna()]
+    cols = ["device", "backend", "n", "cold_s", "warm_s", "saved_fraction"]
+    if c.empty:
+        return pd.DataFrame(columns=cols)
+    g = c.groupby(["device", "backend"], sort=False)
+    out = g.agg(n=("compile_s", "size"), cold_s=("compile_s", "sum"),
+                warm_s=("compile_warm_s", "sum")).reset_index()
+    out["saved_fraction"] = (1 - out["warm_s"] / out["cold_s"]).where(out["cold_s"] > 0)
+    return out[cols]
 
 
 def cumulative_wall_s(first_call_s: float, step_s: float, steps: np.ndarray) -> np.ndarray:
@@ -88,59 +112,58 @@ def wall_time_crossing(first: float, step: float, eager_first: float, eager_step
     return 1.0 + (first - eager_first) / (eager_step - step)
 
 
+FULLGRAPH_PREFIX = "fullgraph=True: "
+
+
 def debug_costs(df: pd.DataFrame) -> pd.DataFrame:
     """``debug`` rows with the ``train`` row of the same run, workload, backend and device:
-    ``train_status``, ``train_step_median_s``, ``debug_cost_ratio`` (debug / train step,
-    dimensionless) and ``debug_extra_s`` (seconds per step); numbers only when both are ok."""
+    ``train_status``, ``train_step_median_s``, ``train_graph_breaks``, ``train_recompiles``,
+    ``debug_cost_ratio`` (debug / train step, dimensionless) and ``debug_extra_s`` (seconds
+    per step), numbers only when both are ok; and ``fullgraph_note``, the note an ok debug
+    row carries in ``error`` (what ``torch.compile(fullgraph=True)`` raised), without its
+    ``fullgraph=True: `` prefix."""
     keys = ["run_id", "workload", "backend", "device"]
     debug = df[df["scenario"] == "debug"]
-    train = df[df["scenario"] == "train"][keys + ["status", "step_median_s"]]
-    train = train.drop_duplicates(keys, keep="last").rename(
-        columns={"status": "train_status", "step_median_s": "train_step_median_s"}
-    )
+    train_cols = ["status", "step_median_s", "graph_breaks", "recompiles"]
+    train = df[df["scenario"] == "train"][keys + train_cols].drop_duplicates(keys, keep="last")
+    train = train.rename(columns={c: f"train_{c}" for c in train_cols})
     m = debug.merge(train, on=keys, how="left")
     valid = (m["status"] == "ok") & (m["train_status"] == "ok")
     m["debug_cost_ratio"] = (m["step_median_s"] / m["train_step_median_s"]).where(valid)
     m["debug_extra_s"] = (m["step_median_s"] - m["train_step_median_s"]).where(valid)
+    note = m["error"].where(m["status"] == "ok")
+    m["fullgraph_note"] = note.map(
+        lambda v: v.removeprefix(FULLGRAPH_PREFIX) if isinstance(v, str) else v)
     return m
 
 
+SHAPES_COLUMNS = ["status", "distinct_batch_sizes", "recompiles", "sequence_s",
+                  "first_call_s", "step_median_s"]
+
+
 def shapes_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per ``shapes`` case (run, workload, device, backend): ``status`` (the first
-    non-ok one, if any), ``recompiles`` (summed over its rows), ``distinct_batch_sizes``
-    (a ``distinct_batch_sizes`` column when the bench wrote one, else the distinct
-    ``batch_size`` values of its rows), ``sequence_s`` (sum of its ``step_median_s``: the
-    time of the whole sequence of batch sizes) and ``sequence_speedup`` against eager's."""
-    keys = ["run_id", "workload", "device", "backend"]
-    rows = df[df["scenario"] == "shapes"]
-    if rows.empty:
-        cols = [*keys, "status", "recompiles", "distinct_batch_sizes", "sequence_s"]
-        return pd.DataFrame(columns=[*cols, "sequence_speedup"])
-    g = rows.groupby(keys, sort=False, dropna=False)
-    out = pd.DataFrame({
-        "status": g["status"].agg(lambda s: next((v for v in s if v != "ok"), "ok")),
-        "recompiles": g["recompiles"].sum(min_count=1),
-        "distinct_batch_sizes": _distinct_sizes(rows, g),
-        "sequence_s": g["step_median_s"].sum(min_count=1),
-    }).reset_index()
-    ok = out["status"] == "ok"
-    out["sequence_s"] = out["sequence_s"].where(ok)
-    eager = out[(out["backend"] == "eager") & ok].set_index(["run_id", "workload", "device"])
-    base = out.set_index(["run_id", "workload", "device"]).index.map(eager["sequence_s"].to_dict())
-    out["sequence_speedup"] = pd.Series(base, index=out.index, dtype=float) / out["sequence_s"]
-    return out
-
-
-def _distinct_sizes(rows: pd.DataFrame, g) -> pd.Series:
-    if "distinct_batch_sizes" in rows.columns:
-        return pd.to_numeric(g["distinct_batch_sizes"].max(), errors="coerce")
-    return g["batch_size"].nunique().astype(float).replace(0.0, np.nan)
+    """One row per shape case (run, workload, device, backend, scenario ``shapes`` or
+    ``shapes8``): its ``status``, ``distinct_batch_sizes``, ``recompiles`` (in that one pass),
+    ``sequence_s`` (the pass's wall time, every recompile included; NaN unless ok), the eager
+    row's ``eager_status`` and ``eager_sequence_s``, and ``sequence_speedup`` = eager
+    sequence_s / backend sequence_s (dimensionless, > 1 is faster than eager)."""
+    keys = ["run_id", "workload", "device", "backend", "scenario"]
+    rows = df[df["scenario"].isin(SHAPE_SCENARIOS)][keys + SHAPES_COLUMNS].copy()
+    rows["sequence_s"] = rows["sequence_s"].where(rows["status"] == "ok")
+    base_keys = [k for k in keys if k != "backend"]
+    eager = rows[rows["backend"] == "eager"][base_keys + ["status", "sequence_s"]]
+    eager = eager.rename(columns={"status": "eager_status", "sequence_s": "eager_sequence_s"})
+    m = rows.merge(eager.drop_duplicates(base_keys, keep="last"), on=base_keys, how="left")
+    valid = (m["sequence_s"] > 0) & (m["eager_sequence_s"] > 0)
+    m["sequence_speedup"] = (m["eager_sequence_s"] / m["sequence_s"]).where(valid)
+    return m
 
 
 def memory(df: pd.DataFrame) -> pd.DataFrame:
-    """Cases with a measured ``peak_mem_bytes``, with ``mem_ratio`` = peak / eager's peak
-    (dimensionless) where both are ok and measured."""
-    m = with_baseline(cases(df))
+    """Cases (every scenario) with a measured ``peak_mem_bytes`` (on a GPU the allocator's
+    peak, on the CPU the rise of the process's peak RSS), with ``mem_ratio`` = peak / eager's
+    peak of the same run, workload, scenario and device (dimensionless) where both are ok."""
+    m = with_baseline(df)
     m = m[m["peak_mem_bytes"].notna()].reset_index(drop=True)
     valid = (m["status"] == "ok") & (m["eager_status"] == "ok") & (m["eager_peak_mem_bytes"] > 0)
     m["mem_ratio"] = (m["peak_mem_bytes"] / m["eager_peak_mem_bytes"]).where(valid)

@@ -152,20 +152,26 @@ def compile_vs_speedup(df: pd.DataFrame, ax: Axes) -> Axes:
 
 
 def recompiles_vs_shapes(df: pd.DataFrame, ax: Axes) -> Axes:
-    """``shapes`` scenario: recompiles against the number of distinct batch sizes, one point
-    per workload and backend; the dotted line is one recompile per new size."""
+    """Shape scenarios: recompiles in one pass against its number of distinct batch sizes
+    (``shapes`` at 2, ``shapes8`` at 8), one point per ok case, colour per backend, a line
+    joining one workload's points; the dotted line is one recompile per new size."""
     s = metrics.shapes_summary(df)
     s = s[(s["status"] == "ok")].dropna(subset=["recompiles", "distinct_batch_sizes"])
     if s.empty:
         return _no_data(ax, "no shapes data")
-    for backend, g in s.groupby("backend", sort=False):
-        ax.scatter(g["distinct_batch_sizes"], g["recompiles"], color=backend_color(backend),
-                   label=backend)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for backend in backend_order(s["backend"]):
+        g = s[s["backend"] == backend]
+        for i, (_, w) in enumerate(g.groupby(["run_id", "workload", "device"], sort=False)):
+            w = w.sort_values("distinct_batch_sizes")
+            ax.plot(w["distinct_batch_sizes"], w["recompiles"], "o-", color=backend_color(backend),
+                    linewidth=0.8, markersize=5, label=None if i else backend)
+    sizes = sorted(s["distinct_batch_sizes"].unique())
+    ax.set_xticks(sizes)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    top = float(s["distinct_batch_sizes"].max())
+    top = float(max(sizes))
     ax.plot([1, top], [0, top - 1], ":", color="0.5", label="one per new size")
-    ax.set_xlabel("distinct batch sizes")
+    ax.set_xlim(0.5, top + 0.5)
+    ax.set_xlabel("distinct batch sizes in the pass")
     ax.set_ylabel("recompiles")
     ax.legend(fontsize=7)
     return ax
@@ -241,6 +247,7 @@ PLOTS = [
          "One point per ok case with a measured cold compile time.",
          lambda df: single_figure(df, compile_vs_speedup)),
     Plot("recompiles_vs_shapes", "Recompiles against distinct batch sizes",
-         "Shapes scenario: how often a backend rebuilt its graph as batch sizes changed.",
+         "shapes (a DataLoader epoch: 2 distinct batch sizes) and shapes8 (8 distinct sizes): "
+         "how often a backend rebuilt its graph in one pass.",
          lambda df: single_figure(df, recompiles_vs_shapes)),
 ]

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from reports import metrics
-from reports.load import backend_order
+from reports.load import SHAPE_SCENARIOS, backend_order
 from reports.units import (
     MISSING,
     fmt_count,
@@ -87,7 +87,9 @@ def geomean_table(df: pd.DataFrame) -> Table:
     wide = wide.reindex(columns=backends).astype(object).fillna(MISSING).reset_index()
     wide.columns.name = None
     note = ("Geometric mean of the valid speedups (status ok, eager ok) over workloads and "
-            "scenarios, per device; n = cases averaged; '-' = no valid case.")
+            "the train, infer and debug scenarios, per device; n = cases averaged; '-' = no "
+            "valid case. The shapes scenarios measure recompiles, not a steady state: they "
+            "are left out here and shown in their own table.")
     return Table("speedup_geomean", "Geometric-mean speedup per backend", note, wide, g.drop(
         columns="shown"))
 
@@ -119,52 +121,90 @@ def compile_table(df: pd.DataFrame) -> Table:
         "step": lambda r: fmt_time(r["step_median_s"]),
         "eager step": lambda r: fmt_time(r["eager_step_median_s"]),
         "break-even steps": lambda r: fmt_steps(r["break_even_steps"]),
+        "break-even steps (warm)": lambda r: fmt_steps(r["break_even_warm_steps"]),
     })
     cols = ["compile_s", "compile_warm_s", "first_call_s", "step_median_s",
-            "eager_step_median_s", "break_even_steps"]  # fmt: skip
+            "eager_step_median_s", "break_even_steps", "break_even_warm_steps"]  # fmt: skip
     tidy = b[[*metrics.case_index(b), "backend", "status", *cols]]
-    note = ("Break-even = compile_s / (eager step - backend step): the steps after which the "
-            "compiled backend has paid for its compilation; 'never' when its step is not "
-            "faster than eager's; '-' when not measured or not applicable.")
+    note = ("Cold: a fresh process with empty compile caches; warm: a fresh process whose "
+            "Inductor/JAX caches the cold one filled. Break-even = compile time / (eager step "
+            "- backend step): the steps after which the compiled backend has paid for its "
+            "compilation; 'never' when its step is not faster than eager's; '-' when not "
+            "measured or not applicable.")
     return Table("compile_cost", "Graph-building cost and break-even", note, shown, tidy)
 
 
+def _shapes_cells(r: pd.Series) -> dict[str, str]:
+    """One shape case's shown cells: recompiles, sequence time, eager's, and the speedup."""
+    if r["status"] != "ok":
+        return dict.fromkeys(("recompiles", "sequence", "eager sequence", "vs eager"),
+                             str(r["status"]))
+    eager = ("no eager" if pd.isna(r["eager_status"]) else
+             f"eager {r['eager_status']}" if r["eager_status"] != "ok" else None)
+    return {"recompiles": fmt_count(r["recompiles"]), "sequence": fmt_time(r["sequence_s"]),
+            "eager sequence": eager or fmt_time(r["eager_sequence_s"]),
+            "vs eager": eager or fmt_speedup(r["sequence_speedup"])}
+
+
+def _sizes_note(s: pd.DataFrame) -> str:
+    sizes = [f"{sc} {'/'.join(fmt_count(n) for n in sorted(set(g.dropna())))}"
+             for sc, g in s.groupby("scenario", sort=False)["distinct_batch_sizes"]
+             if g.notna().any()]
+    return f" Distinct batch sizes: {', '.join(sizes)}." if sizes else ""
+
+
 def shapes_table(df: pd.DataFrame) -> Table:
-    """``shapes`` scenario: recompiles and whole-sequence time per backend."""
+    """``shapes`` and ``shapes8`` side by side per workload and backend: recompiles, the
+    pass's wall time, eager's, and eager's / the backend's."""
     s = metrics.shapes_summary(df)
     idx = [c for c in metrics.case_index(df) if c != "scenario"]
-    shown = s[[*idx, "backend", "status"]].copy()
-    cells = {
-        "distinct batch sizes": lambda r: fmt_count(r["distinct_batch_sizes"]),
-        "recompiles": lambda r: fmt_count(r["recompiles"]),
-        "sequence time": lambda r: fmt_time(r["sequence_s"]),
-        "vs eager": lambda r: fmt_speedup(r["sequence_speedup"]),
-    }
-    for header, fmt in cells.items():
-        shown[header] = [_status_or(r, fmt(r)) for _, r in s.iterrows()]
-    note = ("A DataLoader epoch's changing batch sizes: recompiles counted by the backend, "
-            "time of the whole sequence, and eager's sequence time / the backend's.")
-    return Table("shapes", "Changing shapes: recompiles", note, shown.reset_index(drop=True), s)
+    keys = [*idx, "backend"]
+    order = {b: i for i, b in enumerate(backend_order(s["backend"]))}
+    shown = s[keys].drop_duplicates().sort_values(
+        keys, key=lambda col: col.map(order) if col.name == "backend" else col, kind="stable")
+    shown = shown.reset_index(drop=True)
+    for sc in SHAPE_SCENARIOS:
+        cells = {tuple(r[keys]): _shapes_cells(r) for _, r in s[s["scenario"] == sc].iterrows()}
+        for header in ("recompiles", "sequence", "eager sequence", "vs eager"):
+            shown[f"{sc}: {header}"] = [cells.get(tuple(r), {}).get(header, MISSING)
+                                        for r in shown[keys].itertuples(index=False)]
+    note = ("shapes: train steps over one DataLoader epoch's batch sizes; shapes8: eight "
+            "distinct batch sizes once each. Recompiles in that one pass, its wall time "
+            "(sequence, every recompile included), eager's, and eager's / the backend's "
+            "(> 1x is faster than eager)." + _sizes_note(s))
+    tidy_cols = [*keys, "scenario", *metrics.SHAPES_COLUMNS, "eager_status",
+                 "eager_sequence_s", "sequence_speedup"]  # fmt: skip
+    return Table("shapes", "Changing shapes: recompiles and sequence time", note, shown,
+                 s[tidy_cols])
 
 
 def debug_table(df: pd.DataFrame) -> Table:
-    """``debug`` scenario: graph breaks and the step-time cost against the ``train`` row."""
+    """``debug`` scenario: graph breaks and recompiles against the ``train`` row, the step-time
+    cost, and what ``torch.compile(fullgraph=True)`` says of the step."""
     d = metrics.debug_costs(df)
     idx = [c for c in metrics.case_index(df) if c != "scenario"]
     shown = d[[*idx, "backend", "status"]].copy()
     cells = {
         "graph breaks": lambda r: fmt_count(r["graph_breaks"]),
+        "train graph breaks": lambda r: fmt_count(r["train_graph_breaks"]),
+        "recompiles": lambda r: fmt_count(r["recompiles"]),
+        "train recompiles": lambda r: fmt_count(r["train_recompiles"]),
         "debug step": lambda r: fmt_time(r["step_median_s"]),
         "train step": lambda r: fmt_time(r["train_step_median_s"]),
         "cost vs train": lambda r: fmt_speedup(r["debug_cost_ratio"]),
         "extra per step": lambda r: fmt_time(r["debug_extra_s"]),
+        "fullgraph=True says": lambda r: (MISSING if pd.isna(r["fullgraph_note"])
+                                          else str(r["fullgraph_note"])),
     }
     for header, fmt in cells.items():
         shown[header] = [_status_or(r, fmt(r)) for _, r in d.iterrows()]
-    cols = ["graph_breaks", "step_median_s", "train_status", "train_step_median_s",
-            "debug_cost_ratio", "debug_extra_s"]  # fmt: skip
-    note = ("The train step with a print/.item() of the loss inside: graph breaks, and its "
-            "step time against the same backend's train step (ratio and seconds).")
+    cols = ["graph_breaks", "train_graph_breaks", "recompiles", "train_recompiles",
+            "step_median_s", "train_status", "train_step_median_s", "debug_cost_ratio",
+            "debug_extra_s", "fullgraph_note"]  # fmt: skip
+    note = ("The train step with a print of loss.item() inside: graph breaks and recompiles "
+            "against the same backend's train step, its step time against train's (ratio and "
+            "seconds), and the first line of the error torch.compile(fullgraph=True) raises on "
+            "it (a note on an ok case, not a failure).")
     return Table("debug", "Debugging: graph breaks and their cost", note,
                  shown.reset_index(drop=True), d[[*idx, "backend", "status", *cols]])
 
@@ -177,7 +217,9 @@ def memory_table(df: pd.DataFrame) -> Table:
         "vs eager": lambda r: fmt_ratio(r["mem_ratio"]),
     })
     tidy = m[[*metrics.case_index(m), "backend", "status", "peak_mem_bytes", "mem_ratio"]]
-    note = "Peak memory of the step in MiB (2^20 bytes) and backend peak / eager peak."
+    note = ("Peak memory in MiB (2^20 bytes): on a GPU the allocator's peak, on the CPU the "
+            "rise of the process's peak RSS over its baseline; vs eager = backend peak / eager "
+            "peak of the same workload, scenario and device.")
     return Table("memory", "Peak memory", note, shown, tidy)
 
 
@@ -187,7 +229,8 @@ def failures_table(df: pd.DataFrame) -> Table:
     idx = metrics.case_index(df)
     tidy = bad[[*idx, "backend", "status", "error"]]
     shown = tidy.astype(object).fillna(MISSING)
-    note = "Cases that produced no valid number: failed, unsupported, mismatch or timeout."
+    note = ("Cases that produced no valid number: failed, unsupported, mismatch or timeout. "
+            "A note on an ok case (e.g. what fullgraph=True says) is not listed here.")
     return Table("not_ok", "Cases without a valid number", note, shown, tidy)
 
 

@@ -1,6 +1,8 @@
 """The verdict, computed: per workload, scenario and device, the fastest correct backend, its
-speedup and break-even, and whether "static graphs are faster" holds there; then the
-debuggability facts measured. Every sentence is generated from the tables' numbers."""
+speedup and break-even (cold and warm compile cache), and whether "static graphs are faster"
+holds there; then the debuggability facts measured (graph breaks, the debug step's cost, what
+``fullgraph=True`` says, recompiles under changing shapes). Every sentence is generated from
+the tables' numbers."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from reports import metrics
+from reports.load import SHAPE_SCENARIOS
 from reports.tables import Table
 from reports.units import MISSING, fmt_count, fmt_speedup, fmt_steps, fmt_time
 
@@ -56,8 +59,8 @@ def _cell(key: dict, g: pd.DataFrame) -> dict:
         "fastest_step_s": math.nan if fastest is None else fastest["step_median_s"],
         "fastest_speedup": math.nan if fastest is None else
         (1.0 if fastest["backend"] == "eager" and eager_status == "ok" else fastest["speedup"]),
-        "fastest_compile_s": math.nan if fastest is None else fastest["compile_s"],
-        "fastest_break_even_steps": math.nan if fastest is None else fastest["break_even_steps"],
+        **{f"fastest_{c}": math.nan if fastest is None else fastest[c] for c in
+           ("compile_s", "break_even_steps", "compile_warm_s", "break_even_warm_steps")},
         "best_static": None if static is None else static["backend"],
         "best_static_speedup": math.nan if static is None else static["speedup"],
         "best_static_break_even_steps": math.nan if static is None else static["break_even_steps"],
@@ -125,12 +128,25 @@ def _fastest_sentence(r: pd.Series) -> str:
             f"{fmt_speedup(r['fastest_speedup'])} eager ({fmt_time(r['eager_step_s'])})")
     be = r["fastest_break_even_steps"]
     if pd.notna(be) and math.isfinite(be):
-        steps = fmt_steps(be)
         text += (f"; its {fmt_time(r['fastest_compile_s'])} of compilation pays for itself "
-                 f"after {steps} step{'' if steps == '1' else 's'}")
+                 f"after {_steps(be)}")
+        warm = r["fastest_break_even_warm_steps"]
+        if pd.notna(warm) and math.isfinite(warm):
+            text += (f" (with a warm compile cache {fmt_time(r['fastest_compile_warm_s'])}, "
+                     f"after {_steps(warm)})")
     elif pd.isna(r["fastest_compile_s"]):
         text += "; no compile time recorded, so no break-even"
     return text + "."
+
+
+def _steps(n: float) -> str:
+    steps = fmt_steps(n)
+    return f"{steps} step{'' if steps == '1' else 's'}"
+
+
+def _counted(n: float, word: str) -> str:
+    """3, "recompile" -> "3 recompiles"; 1 -> "1 recompile"."""
+    return f"{fmt_count(n)} {word}{'' if n == 1 else 's'}"
 
 
 def cell_sentences(frame: pd.DataFrame) -> list[str]:
@@ -167,7 +183,22 @@ def summary_sentences(df: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
         g = g.sort_values("geomean_speedup", ascending=False)
         items = ", ".join(f"{b} {fmt_speedup(v)} (n={n})" for b, v, n in
                           zip(g["backend"], g["geomean_speedup"], g["n"], strict=True))
-        out.append(f"On {dev}, geometric-mean speedup against eager: {items}.")
+        out.append(f"On {dev}, geometric-mean speedup against eager (train, infer, debug; "
+                   f"the shapes scenarios are judged apart): {items}.")
+    return out + _warm_sentences(df)
+
+
+def _warm_sentences(df: pd.DataFrame) -> list[str]:
+    """Per device: how much a warm compile cache saves, per compiling backend."""
+    out = []
+    for dev, g in metrics.warm_savings(df).groupby("device", sort=False):
+        items = ", ".join(
+            f"{r['backend']} {fmt_time(r['cold_s'])} -> {fmt_time(r['warm_s'])}"
+            + ("" if pd.isna(r["saved_fraction"]) else f" ({r['saved_fraction'] * 100:.0f}% "
+               f"{'less' if r['saved_fraction'] >= 0 else 'more'})")
+            + f" over {_counted(r['n'], 'case')}" for _, r in g.iterrows())
+        out.append(f"On {dev}, compile time cold -> with a warm cache (Inductor/JAX caches "
+                   f"filled by an earlier process): {items}.")
     return out
 
 
@@ -185,38 +216,58 @@ def _graph_break_sentences(df: pd.DataFrame, limit: int = 12) -> list[str]:
     return [text + (f" ({'; '.join(listed)}{more})." if listed else ".")]
 
 
+def _against_train(r: pd.Series, col: str, word: str) -> str | None:
+    if pd.isna(r[col]):
+        return None
+    train = "" if pd.isna(r[f"train_{col}"]) else f" (train: {fmt_count(r[f'train_{col}'])})"
+    return _counted(r[col], word) + train
+
+
 def _debug_cost_sentences(df: pd.DataFrame) -> list[str]:
-    """The ``debug`` scenario's step time against ``train``, per backend."""
+    """The ``debug`` scenario per backend: step time, graph breaks and recompiles against
+    ``train``, and what ``fullgraph=True`` says of the step."""
     out = []
     for _, r in metrics.debug_costs(df).iterrows():
         head = (f"With a print of the loss inside the step, {r['backend']} on "
                 f"{r['workload']}/{r['device']}")
         if pd.isna(r["debug_cost_ratio"]):
             train = MISSING if pd.isna(r["train_status"]) else r["train_status"]
-            out.append(f"{head}: debug {r['status']}, train {train}.")
-            continue
-        breaks = ("" if pd.isna(r["graph_breaks"])
-                  else f" with {fmt_count(r['graph_breaks'])} graph breaks")
-        out.append(f"{head} takes {fmt_speedup(r['debug_cost_ratio'])} its train step "
-                   f"({fmt_time(r['debug_extra_s'])} extra per step){breaks}.")
+            text = f"{head}: debug {r['status']}, train {train}"
+        else:
+            text = (f"{head} takes {fmt_speedup(r['debug_cost_ratio'])} its train step "
+                    f"({fmt_time(r['debug_extra_s'])} extra per step)")
+        counts = [c for c in (_against_train(r, "graph_breaks", "graph break"),
+                              _against_train(r, "recompiles", "recompile")) if c]
+        if counts and r["status"] == "ok":
+            text += " with " + " and ".join(counts)
+        if pd.notna(r["fullgraph_note"]):
+            text += f"; fullgraph=True says: {r['fullgraph_note']}"
+        out.append(text + ".")
     return out
 
 
+def _shapes_part(r: pd.Series) -> str:
+    sizes = ("" if pd.isna(r["distinct_batch_sizes"])
+             else f" ({fmt_count(r['distinct_batch_sizes'])} distinct batch sizes)")
+    if r["status"] != "ok":
+        return f"{r['scenario']}{sizes} {r['status']}"
+    rec = ("recompiles not recorded" if pd.isna(r["recompiles"])
+           else _counted(r["recompiles"], "recompile"))
+    vs = ("" if r["backend"] == "eager" or pd.isna(r["sequence_speedup"])
+          else f" ({fmt_speedup(r['sequence_speedup'])} eager's "
+               f"{fmt_time(r['eager_sequence_s'])})")
+    return f"{r['scenario']}{sizes} {rec}, the pass takes {fmt_time(r['sequence_s'])}{vs}"
+
+
 def _shapes_sentences(df: pd.DataFrame) -> list[str]:
-    """Recompiles and whole-sequence time of the ``shapes`` scenario, per backend."""
+    """Recompiles and pass time of ``shapes`` and ``shapes8``, per workload and backend."""
+    s = metrics.shapes_summary(df)
+    s = s.assign(_sc=s["scenario"].map(SHAPE_SCENARIOS.index))
     out = []
-    for _, r in metrics.shapes_summary(df).iterrows():
-        head = f"Changing batch sizes, {r['backend']} on {r['workload']}/{r['device']}"
-        if r["status"] != "ok":
-            out.append(f"{head}: {r['status']}.")
-            continue
-        vs = ("" if r["backend"] == "eager" or pd.isna(r["sequence_speedup"])
-              else f" ({fmt_speedup(r['sequence_speedup'])} eager)")
-        rec = ("recompiles not recorded" if pd.isna(r["recompiles"])
-               else f"{fmt_count(r['recompiles'])} recompiles")
-        sizes = ("" if pd.isna(r["distinct_batch_sizes"])
-                 else f" over {fmt_count(r['distinct_batch_sizes'])} distinct batch sizes")
-        out.append(f"{head}: {rec}{sizes}, the sequence takes {fmt_time(r['sequence_s'])}{vs}.")
+    for (_, workload, device, backend), g in s.sort_values("_sc", kind="stable").groupby(
+            ["run_id", "workload", "device", "backend"], sort=False):
+        parts = "; ".join(_shapes_part(r) for _, r in g.iterrows())
+        out.append(f"Changing batch sizes, {backend} on {workload}/{device}: {parts}.")
     return out
 
 

@@ -52,4 +52,4 @@ def test_export_training_is_unsupported(workload):
 def test_registry_names_follow_design():
     assert TORCH_BACKENDS == ["eager", "jit_script", "jit_trace", "compile",
                               "compile_reduce_overhead", "compile_max_autotune",
-                              "compile_dynamic", "export_aoti"]
+                              "compile_dynamic", "compile_static", "export_aoti"]

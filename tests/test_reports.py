@@ -19,6 +19,7 @@ from reports.plots import PLOTS
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 2**20
+NOTE = "fullgraph=True: Unsupported: Attempted to inline function marked as skipped"
 
 
 def _row(run_id: str, device: str, workload: str, scenario: str, backend: str, status: str = "ok",
@@ -34,9 +35,13 @@ def _cpu_rows() -> list[dict]:
         # mlp / train: compile 2x faster (pays after 400 steps), jit_trace 2x slower (never),
         # a fast jit_script whose result is wrong (must never count), an unsupported export.
         _row(*r, "mlp", "train", "eager", step=0.010, first_call_s=0.012, step_iqr_s=0.001,
-             samples_per_s=10_000.0, achieved_flops_per_s=1e10),
+             samples_per_s=10_000.0, achieved_flops_per_s=1e10, peak_mem_bytes=40 * MIB),
         _row(*r, "mlp", "train", "compile", step=0.005, compile_s=2.0, compile_warm_s=0.5,
-             first_call_s=2.005, graph_breaks=0, recompiles=0),
+             first_call_s=2.005, graph_breaks=0, recompiles=0, peak_mem_bytes=60 * MIB),
+        # JAX: jax_jit 5x jax_eager, slower than compile, not a PyTorch static graph.
+        _row(*r, "mlp", "train", "jax_eager", step=0.030, first_call_s=0.05),
+        _row(*r, "mlp", "train", "jax_jit", step=0.006, compile_s=0.3, compile_warm_s=0.1,
+             first_call_s=0.306, recompiles=0),
         _row(*r, "mlp", "train", "jit_trace", step=0.020, compile_s=0.1, first_call_s=0.12),
         _row(*r, "mlp", "train", "jit_script", "mismatch", step=0.001, compile_s=0.01,
              first_call_s=0.011, error="parity error 9.9 > 0.1"),
@@ -44,19 +49,35 @@ def _cpu_rows() -> list[dict]:
              error="training step not exportable"),
         # mlp / infer: compile 4x, jit_trace 2x.
         _row(*r, "mlp", "infer", "eager", step=0.004, first_call_s=0.005),
-        _row(*r, "mlp", "infer", "compile", step=0.001, compile_s=1.0, first_call_s=1.001),
+        _row(*r, "mlp", "infer", "compile", step=0.001, compile_s=1.0, compile_warm_s=0.25,
+             first_call_s=1.001),
         _row(*r, "mlp", "infer", "jit_trace", step=0.002, compile_s=0.05, first_call_s=0.052),
         # cnn / train: eager failed, so compile's fine time has no baseline.
         _row(*r, "cnn", "train", "eager", "failed", error="out of memory"),
         _row(*r, "cnn", "train", "compile", step=0.05, compile_s=5.0, first_call_s=5.05),
-        # mlp / debug: a print in the step breaks compile's graph twice.
+        # mlp / debug: a print in the step breaks compile's graph twice and recompiles once;
+        # the row is ok, its error column holds what fullgraph=True said (a note).
         _row(*r, "mlp", "debug", "eager", step=0.011, first_call_s=0.012),
-        _row(*r, "mlp", "debug", "compile", step=0.008, compile_s=2.5, graph_breaks=2),
-        # mlp / shapes: three batch sizes; compile recompiles twice.
-        *[_row(*r, "mlp", "shapes", "eager", step=t, batch_size=b, recompiles=0)
-          for b, t in ((64, 0.1), (32, 0.1), (17, 0.05))],
-        *[_row(*r, "mlp", "shapes", "compile", step=t, batch_size=b, recompiles=n)
-          for b, t, n in ((64, 0.3, 0), (32, 0.2, 1), (17, 0.1, 1))],
+        _row(*r, "mlp", "debug", "compile", step=0.008, compile_s=2.5, graph_breaks=2,
+             recompiles=1, error=NOTE),
+        *_shapes_rows(r),
+    ]  # fmt: skip
+
+
+def _shapes_rows(r: tuple[str, str]) -> list[dict]:
+    """One row per shape case: shapes (2 distinct sizes, 63 steps), shapes8 (8 sizes). The
+    per-step medians would be 10x speedups if they wrongly entered a speedup or mean."""
+    def shape(scenario, backend, status="ok", seq=None, rec=None):
+        n = 2 if scenario == "shapes" else 8
+        return _row(*r, "mlp", scenario, backend, status, step=0.01 if backend == "eager" else
+                    0.001, first_call_s=0.5, batch_size=64, sequence_s=seq, recompiles=rec,
+                    distinct_batch_sizes=n if status == "ok" else None)
+    return [
+        shape("shapes", "eager", seq=0.8), shape("shapes8", "eager", seq=0.2),
+        shape("shapes", "compile", seq=3.2, rec=1), shape("shapes8", "compile", seq=4.0, rec=7),
+        shape("shapes", "compile_dynamic", seq=1.0, rec=0),
+        shape("shapes8", "compile_dynamic", "failed") | {"error": "RuntimeError: boom"},
+        shape("shapes", "jax_jit", seq=0.4, rec=1), shape("shapes8", "jax_jit", seq=0.1, rec=7),
     ]  # fmt: skip
 
 
@@ -122,12 +143,14 @@ def test_speedups_use_only_ok_cases(df):
 
 def test_geomean_by_hand(df):
     g = metrics.geomean_speedups(df).set_index(["device", "backend"])
-    cpu_compile = (2.0 * 4.0 * (0.011 / 0.008)) ** (1 / 3)  # train, infer, debug
+    cpu_compile = (2.0 * 4.0 * (0.011 / 0.008)) ** (1 / 3)  # train, infer, debug; no shapes
     assert g.loc[("cpu", "compile"), "geomean_speedup"] == pytest.approx(cpu_compile)
     assert g.loc[("cpu", "compile"), "n"] == 3
     assert g.loc[("cpu", "jit_trace"), "geomean_speedup"] == pytest.approx(1.0)  # 0.5, 2.0
     assert g.loc[("cuda", "compile"), "geomean_speedup"] == pytest.approx(2.0)
     assert ("cpu", "jit_script") not in g.index  # the mismatch's 10x never counts
+    assert g.loc[("cpu", "jax_jit"), "n"] == 1  # train only: its shapes rows never count
+    assert ("cpu", "compile_dynamic") not in g.index  # it ran only the shape scenarios
 
 
 def test_speedup_table_shows_status_strings(df):
@@ -156,6 +179,15 @@ def test_break_even_steps(df):
     assert be[("cpu", "mlp", "train", "jit_trace")] == "never"
     assert be[("cpu", "mlp", "infer", "compile")] == "334"  # 1.0 / 0.003 = 333.3
     assert be[("cuda", "mlp", "train", "compile")] == "3,000"
+    compile_train = _one(shown, device="cpu", workload="mlp", scenario="train",
+                         backend="compile")
+    assert (compile_train["compile (cold)"], compile_train["compile (warm)"]) == \
+        ("2.00 s", "500 ms")
+    assert compile_train["break-even steps (warm)"] == "100"  # 0.5 / 0.005
+    assert not set(shown["scenario"]) & {"shapes", "shapes8"}
+    w = metrics.warm_savings(df).set_index(["device", "backend"])
+    assert w.loc[("cpu", "compile"), "n"] == 2  # train, infer (debug has no warm time)
+    assert w.loc[("cpu", "compile"), "saved_fraction"] == pytest.approx(1 - 0.75 / 3.0)
 
 
 def test_step_time_units(df):
@@ -167,18 +199,59 @@ def test_step_time_units(df):
     assert mismatch["step median"] == "-"  # its 1 ms is not shown as a number
 
 
-def test_debug_shapes_memory(df):
+def test_debug_and_memory(df):
     d = _one(metrics.debug_costs(df), backend="compile")
     assert d["debug_cost_ratio"] == pytest.approx(0.008 / 0.005)
-    assert d["graph_breaks"] == 2
-    s = metrics.shapes_summary(df).set_index("backend")
-    assert s.loc["compile", "recompiles"] == 2
-    assert s.loc["compile", "distinct_batch_sizes"] == 3
-    assert s.loc["compile", "sequence_s"] == pytest.approx(0.6)
-    assert s.loc["compile", "sequence_speedup"] == pytest.approx(0.25 / 0.6)
-    m = _one(metrics.memory(df), backend="compile")
-    assert m["mem_ratio"] == pytest.approx(0.5)
-    assert _one(tables.memory_table(df).shown, backend="compile")["peak memory"] == "50.0 MiB"
+    assert (d["graph_breaks"], d["train_graph_breaks"]) == (2, 0)
+    assert (d["recompiles"], d["train_recompiles"]) == (1, 0)
+    shown = _one(tables.debug_table(df).shown, backend="compile")
+    assert shown["fullgraph=True says"] == NOTE.removeprefix("fullgraph=True: ")
+    assert (shown["graph breaks"], shown["train graph breaks"]) == ("2", "0")
+    assert _one(tables.debug_table(df).shown, backend="eager")["fullgraph=True says"] == "-"
+    gpu = _one(metrics.memory(df), device="cuda", backend="compile")
+    assert gpu["mem_ratio"] == pytest.approx(0.5)
+    mem = tables.memory_table(df).shown
+    assert _one(mem, device="cuda", backend="compile")["peak memory"] == "50.0 MiB"
+    cpu = _one(mem, device="cpu", scenario="train", backend="compile")
+    assert (cpu["peak memory"], cpu["vs eager"]) == ("60.0 MiB", "1.50")
+
+
+def test_ok_row_with_a_note_is_not_a_failure(df):
+    bad = tables.failures_table(df).tidy
+    assert set(bad["status"]) == {"mismatch", "unsupported", "failed", "timeout"}
+    assert not ((bad["scenario"] == "debug") & (bad["backend"] == "compile")).any()
+    assert not bad["error"].str.contains("fullgraph", na=False).any()
+    debug = _one(verdict.verdict_frame(df), device="cpu", workload="mlp", scenario="debug")
+    assert debug["not_ok"] == "" and debug["fastest"] == "compile"
+
+
+def test_shapes_table_numbers(df):
+    s = metrics.shapes_summary(df).set_index(["backend", "scenario"])
+    assert s.loc[("compile", "shapes"), "sequence_speedup"] == pytest.approx(0.8 / 3.2)
+    assert s.loc[("compile", "shapes8"), "sequence_speedup"] == pytest.approx(0.2 / 4.0)
+    assert s.loc[("jax_jit", "shapes"), "sequence_speedup"] == pytest.approx(2.0)
+    assert math.isnan(s.loc[("compile_dynamic", "shapes8"), "sequence_s"])  # failed
+    assert sorted(set(s["distinct_batch_sizes"].dropna())) == [2, 8]
+    shown = tables.shapes_table(df).shown.set_index("backend")
+    assert list(shown.index) == ["eager", "compile", "compile_dynamic", "jax_jit"]
+    assert shown.loc["compile"].drop(["device", "workload"]).tolist() == [
+        "1", "3.20 s", "800 ms", "0.25x", "7", "4.00 s", "200 ms", "0.05x"]
+    assert shown.loc["compile_dynamic", "shapes: vs eager"] == "0.80x"
+    assert shown.loc["compile_dynamic", "shapes8: recompiles"] == "failed"
+    assert shown.loc["eager", "shapes: sequence"] == "800 ms"
+    assert "shapes 2, shapes8 8" in tables.shapes_table(df).note
+
+
+def test_recompiles_plot_has_points_at_2_and_8(df):
+    from matplotlib.figure import Figure
+
+    from reports import plots
+
+    ax = plots.recompiles_vs_shapes(df, Figure().subplots())
+    drawn = {line.get_label(): (list(line.get_xdata()), list(line.get_ydata()))
+             for line in ax.lines}
+    assert drawn["compile"] == ([2, 8], [1, 7])
+    assert drawn["compile_dynamic"] == ([2], [0])  # its shapes8 failed: no point
 
 
 def test_verdict_sentences(df):
@@ -193,9 +266,21 @@ def test_verdict_sentences(df):
            in text
     assert "Not counted: jit_script mismatch; export_aoti unsupported." in text
     assert "cnn / train / cpu: eager failed" in text
+    assert "(with a warm compile cache 500 ms, after 100 steps)" in text
+    assert "In JAX, jax_jit runs at 5.00x jax_eager." in text
     assert any("holds in 4 of 4" in s for s in v.summary)  # mlp train/infer/debug, cuda train
+    warm = ("compile 3.00 s -> 750 ms (75% less) over 2 cases, jax_jit 300 ms -> 100 ms "
+            "(67% less) over 1 case.")
+    assert any(warm in s for s in v.summary)
     debug = "\n".join(v.debuggability)
-    assert "1.60x its train step" in debug and "2 recompiles over 3 distinct" in debug
+    assert ("compile on mlp/cpu takes 1.60x its train step (3.00 ms extra per step) with "
+            "2 graph breaks (train: 0) and 1 recompile (train: 0); fullgraph=True says: "
+            "Unsupported: Attempted to inline function marked as skipped.") in debug
+    assert ("compile on mlp/cpu: shapes (2 distinct batch sizes) 1 recompile, the pass "
+            "takes 3.20 s (0.25x eager's 800 ms); shapes8 (8 distinct batch sizes) 7 "
+            "recompiles, the pass takes 4.00 s (0.05x eager's 200 ms).") in debug
+    assert "compile_dynamic on mlp/cpu: shapes (2 distinct batch sizes) 0 recompiles" in debug
+    assert "shapes8 failed." in debug
 
 
 def test_plot_functions_take_df_and_ax(df):
@@ -245,6 +330,8 @@ def test_build_writes_every_file(built):
         assert f'<img alt="{plot.name}" src="data:image/png;base64,iVBOR' in html
         assert f"![{plot.name}]({plot.name}.png)" in md
     assert "pays for itself after 400 steps" in html and "<table" in html
+    assert "Attempted to inline function marked as skipped" in md  # the ok row's note
+    assert "Attempted to inline" not in (out / "not_ok.csv").read_text()
     assert 'src="http' not in html and "<link" not in html  # self-contained
 
 

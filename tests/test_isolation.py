@@ -1,0 +1,91 @@
+"""Runs you can trust: a case per process with a timeout, resume after a kill, shards, merge."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from bench.case import case_matrix, parse_shard, shard
+from bench.cli import main
+from bench.errors import UsageError
+from bench.results import COLUMNS
+
+RUN = ["run", "--workloads", "manual_mlp", "--backends", "eager", "--profile", "quick"]
+
+
+def test_a_sleeping_case_times_out_and_its_neighbour_is_ok(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_PLANT_SLEEP", "manual_mlp/train/eager/cpu=120")
+    assert main([*RUN, "--timeout", "30", "--out", str(tmp_path)]) == 0
+    df = pd.read_csv(tmp_path / "results.csv").set_index("scenario")
+    assert df.loc["train", "status"] == "timeout"
+    assert df.loc["train", "error"] == "no result within 30 s"
+    assert df.loc["infer", "status"] == "ok" and df.loc["infer", "step_median_s"] > 0
+    assert df.loc["infer", "peak_mem_bytes"] > 0  # the case process's own rise in RSS
+
+
+def test_killed_run_resumes_and_measures_each_case_once(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "bench", *RUN, "--scenarios", "train,infer,debug",
+           "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    results = out / "results.csv"
+    deadline = time.time() + 120
+    while not (results.exists() and len(pd.read_csv(results)) >= 1) and time.time() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # a hard kill, mid-run
+    proc.wait()
+    kept = pd.read_csv(results)
+    assert 1 <= len(kept) < 3
+    assert main([*RUN, "--scenarios", "train,infer,debug", "--out", str(out), "--resume"]) == 0
+    df = pd.read_csv(results)
+    assert sorted(df["scenario"]) == ["debug", "infer", "train"]  # each exactly once
+    assert set(df["status"]) == {"ok"}
+    assert df.set_index("scenario").loc[kept["scenario"][0], "run_id"] == kept["run_id"][0]
+    assert df["run_id"].nunique() == 1
+
+
+def test_shards_partition_the_matrix():
+    cases = case_matrix(["a", "b", "c"], ["train", "infer"], ["eager", "compile"], "cpu")
+    parts = [shard(cases, i, 3) for i in (1, 2, 3)]
+    assert sorted(sum(parts, []), key=cases.index) == cases
+    assert sum(len(p) for p in parts) == len(cases) == 12
+    assert parse_shard("2/3") == (2, 3)
+    for bad in ["0/3", "4/3", "x", "1-3"]:
+        with pytest.raises(UsageError):
+            parse_shard(bad)
+
+
+def _fake_run(folder, device, torch_version="2.14.1"):
+    folder.mkdir()
+    row = {c: None for c in COLUMNS} | {"run_id": folder.name, "workload": "manual_mlp",
+                                        "scenario": "train", "backend": "eager",
+                                        "device": device, "status": "ok"}
+    pd.DataFrame([row], columns=COLUMNS).to_csv(folder / "results.csv", index=False)
+    meta = {"run_id": folder.name, "device": device, "torch": torch_version, "warnings": []}
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+def test_merge_refuses_mixed_devices(tmp_path, capsys):
+    _fake_run(tmp_path / "a", "cpu")
+    _fake_run(tmp_path / "b", "cuda")
+    status = main(["merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                   str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "different device" in err
+    assert not (tmp_path / "m" / "results.csv").exists()
+
+
+def test_merge_refuses_a_case_measured_twice(tmp_path, capsys):
+    _fake_run(tmp_path / "a", "cpu")
+    _fake_run(tmp_path / "b", "cpu")
+    assert main(["merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
+                 str(tmp_path / "m")]) == 2
+    assert "measured twice" in capsys.readouterr().err
