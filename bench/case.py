@@ -34,17 +34,19 @@ class RunConfig:
     profile: Profile
     threads: int  # torch intra-op threads, the same for every backend
     workload: WorkloadConfig = WorkloadConfig()  # shapes, seed, data root (device set per case)
+    tf32: bool = False  # the run's precision policy (bench.precision)
 
     def to_json(self) -> dict:
         """The run settings a case worker process needs (the notes' shapes are implied)."""
         return {"run_id": self.run_id, "device": self.device, "profile": self.profile.name,
                 "threads": self.threads, "data_root": self.workload.data_root,
-                "seed": self.workload.seed}
+                "seed": self.workload.seed, "tf32": self.tf32}
 
     @classmethod
     def from_json(cls, d: dict) -> RunConfig:
         wcfg = WorkloadConfig(data_root=d["data_root"], seed=d["seed"])
-        return cls(d["run_id"], d["device"], PROFILES[d["profile"]], d["threads"], wcfg)
+        return cls(d["run_id"], d["device"], PROFILES[d["profile"]], d["threads"], wcfg,
+                   d.get("tf32", False))
 
 
 def case_matrix(workloads, scenarios, backends, device: str) -> list[Case]:

@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="run folder (default: runs/<run_id>)")
     r.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     r.add_argument("--data-root", default=None, help="a torchvision MNIST root (no download)")
+    r.add_argument("--tf32", action="store_true",
+                   help="allow TF32 matmuls/convolutions for every backend (default: off)")
     r.add_argument("--resume", action="store_true", help="skip the cases already in --out")
     r.add_argument("--shard", default=None, help="I/N: run only shard I of N of the matrix")
     r.add_argument("--timeout", type=float, default=None,
@@ -108,7 +110,9 @@ def _start_meta(out: Path | None, resume: bool, device: str, threads: int, profi
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.case import RunConfig, case_matrix, parse_shard, shard
     from bench.isolate import run_isolated
+    from bench.precision import apply_precision
     from bench.results import ResultsWriter, rows_frame
+    from bench.roofline import measure_roofline
     from bench.runner import run_matrix
     from bench.table import summary_table
     from models.data import mnist_datasets
@@ -128,13 +132,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     profile = PROFILES[args.profile]
     timeout_s = args.timeout or profile.case_timeout_s
     out = Path(args.out) if args.out else None
+    apply_precision(args.tf32)
     meta = _start_meta(out, args.resume, device, threads, args.profile)
+    meta["roofline"] = measure_roofline(device, threads)
     out = out or Path("runs") / meta["run_id"]
     writer = ResultsWriter(out, resume=args.resume)
     meta["shard"] = args.shard or "1/1"
     writer.write_meta(meta)
     cfg = RunConfig(meta["run_id"], device, profile, threads,
-                    WorkloadConfig(data_root=args.data_root))
+                    WorkloadConfig(data_root=args.data_root), args.tf32)
     refs = out / ".references"
     refs.mkdir(exist_ok=True)
     try:

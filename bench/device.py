@@ -36,10 +36,15 @@ def torch_sync(device: str) -> Callable[[], None]:
     return lambda: None
 
 
-def peak_memory_bytes(device: str) -> int:
-    """The process's peak memory so far, in bytes: ``torch.cuda.max_memory_allocated`` on
-    CUDA; on the CPU the peak resident set size (``getrusage`` ``ru_maxrss``, KiB on Linux).
+def peak_memory_bytes(device: str, backend: str = "") -> int:
+    """The process's peak memory so far, in bytes: on CUDA ``torch.cuda.max_memory_allocated``
+    (for a JAX backend, JAX's own ``memory_stats()["peak_bytes_in_use"]``, which torch cannot
+    see); on the CPU the peak resident set size (``getrusage`` ``ru_maxrss``, KiB on Linux).
     A case reports the rise of this over its value before the workload was built."""
+    if device == "cuda" and backend.startswith("jax"):
+        import jax
+
+        return int((jax.devices("gpu")[0].memory_stats() or {}).get("peak_bytes_in_use", 0))
     if device == "cuda":
         return int(torch.cuda.max_memory_allocated())
     import resource

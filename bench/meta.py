@@ -13,6 +13,8 @@ from typing import Any
 
 import torch
 
+from bench.precision import policy
+
 
 def _version(dist: str) -> str | None:
     try:
@@ -45,15 +47,6 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def precision_policy() -> dict[str, Any]:
-    """The float32 matmul/convolution precision every backend of the run shares."""
-    return {
-        "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
-        "tf32_cudnn": torch.backends.cudnn.allow_tf32,
-        "float32_matmul_precision": torch.get_float32_matmul_precision(),
-    }
-
-
 def collect_meta(run_id: str, device: str, threads: int, profile: str) -> dict[str, Any]:
     """Everything ``meta.json`` holds (DESIGN.md): run id, UTC time, commit, host, versions,
     the exact command line, threads and the precision policy."""
@@ -73,6 +66,6 @@ def collect_meta(run_id: str, device: str, threads: int, profile: str) -> dict[s
         "torchvision": _version("torchvision"),
         "jax": _version("jax"),
         "command": " ".join([Path(sys.executable).name, "-m", "bench", *sys.argv[1:]]),
-        "precision": precision_policy(),
+        "precision": policy(),
         "warnings": [],
     }

@@ -62,12 +62,12 @@ def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
     backend = BACKENDS[case.backend]
     reset_dynamo()  # this case compiles from scratch and owns Dynamo's counters
     reset_peak_memory(case.device)
-    mem_base = peak_memory_bytes(case.device)
+    mem_base = peak_memory_bytes(case.device, case.backend)
     work = build_workload(case.workload, wcfg)
     prepared = backend.prepare(work, case.scenario)
     sync = torch_sync(case.device)
     def memory() -> int:
-        return peak_memory_bytes(case.device) - mem_base
+        return peak_memory_bytes(case.device, case.backend) - mem_base
 
     if case.scenario in SHAPE_SCENARIOS:
         row = measure_sequence(case, work, prepared, sync, memory)

@@ -19,7 +19,10 @@ def main(spec_path: str) -> int:
     maybe_sleep(case.label)
     import torch
 
+    from bench.precision import apply_precision
+
     torch.set_num_threads(cfg.threads)
+    apply_precision(cfg.tf32)
     if spec.get("warm"):
         result = {"first_call_s": first_call_s(case, cfg)}
     else:

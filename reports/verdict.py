@@ -234,8 +234,9 @@ def _debug_cost_sentences(df: pd.DataFrame) -> list[str]:
             train = MISSING if pd.isna(r["train_status"]) else r["train_status"]
             text = f"{head}: debug {r['status']}, train {train}"
         else:
+            extra = r["debug_extra_s"]
             text = (f"{head} takes {fmt_speedup(r['debug_cost_ratio'])} its train step "
-                    f"({fmt_time(r['debug_extra_s'])} extra per step)")
+                    f"({fmt_time(abs(extra))} {'extra' if extra >= 0 else 'less'} per step)")
         counts = [c for c in (_against_train(r, "graph_breaks", "graph break"),
                               _against_train(r, "recompiles", "recompile")) if c]
         if counts and r["status"] == "ok":

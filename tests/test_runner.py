@@ -14,7 +14,7 @@ from bench.runner import Case, RunConfig, run_case
 from tests.conftest import TINY
 
 TINY_PROFILE = Profile("test", warmup_steps=1, min_run_time_s=0.01, max_run_time_s=0.05,
-                       iqr_threshold=0.5, case_timeout_s=60)
+                       ci_halfwidth=0.5, case_timeout_s=60, min_blocks=3)
 CFG = RunConfig("test", "cpu", TINY_PROFILE, threads=1, workload=TINY)
 
 
@@ -56,6 +56,7 @@ def test_planted_backends_are_marked_and_the_rest_is_ok(planted, workload):
     assert rows["eager"]["status"] == "ok"
     assert rows["eager"]["parity_rel_err"] < 1e-5
     assert rows["wrong"]["status"] == "mismatch"
+    assert rows["wrong"]["eager_step_median_s"] > 0  # eager timed alongside, same process
     assert rows["wrong"]["parity_rel_err"] == pytest.approx(0.01, rel=1e-3)
     assert "parity error" in rows["wrong"]["error"]
     assert rows["raises"]["status"] == "failed"
@@ -75,6 +76,8 @@ def test_export_training_is_unsupported_with_a_reason(planted):
 def test_ok_row_fields(planted):
     row, warns = run_case(Case("manual_mlp", "train", "eager", "cpu"), CFG)
     assert row["status"] == "ok" and warns == []
+    assert row["eager_step_median_s"] == row["step_median_s"]  # eager is its own baseline
+    assert row["repeats"] >= 3
     assert row["step_ci_low_s"] <= row["step_median_s"] <= row["step_ci_high_s"]
     assert row["flops_per_step"] == 2 * 2 * 8 * 20 * 8 + 3 * 2 * 8 * 8 * 3
     assert row["compile_s"] is None  # eager builds no graph
