@@ -18,6 +18,7 @@ COLUMNS = [
     "status", "error",
     "step_median_s", "step_iqr_s", "step_ci_low_s", "step_ci_high_s", "repeats",
     "first_call_s", "compile_s", "compile_warm_s", "samples_per_s",
+    "eager_step_median_s", "compile_phases",
     "recompiles", "graph_breaks",
     "peak_mem_bytes",
     "parity_rel_err", "final_loss",
@@ -26,7 +27,8 @@ COLUMNS = [
 ]  # fmt: skip
 # Without these a row says nothing; every other column may be absent or empty (NaN).
 REQUIRED = ["run_id", "workload", "scenario", "backend", "device", "status", "step_median_s"]
-TEXT_COLUMNS = ["run_id", "workload", "scenario", "backend", "device", "dtype", "status", "error"]
+TEXT_COLUMNS = ["run_id", "workload", "scenario", "backend", "device", "dtype", "status", "error",
+                "compile_phases"]  # fmt: skip
 NUMERIC_COLUMNS = [c for c in COLUMNS if c not in TEXT_COLUMNS]
 STATUSES = ("ok", "failed", "unsupported", "mismatch", "timeout")
 # DESIGN.md's backends in presentation order; ``eager`` is PyTorch's baseline, ``jax_eager``

@@ -32,17 +32,24 @@ def case_index(df: pd.DataFrame) -> list[str]:
 
 
 def with_baseline(df: pd.DataFrame, baseline: str = "eager") -> pd.DataFrame:
-    """``df`` with the baseline backend's ``status``, ``step_median_s``, ``first_call_s`` and
-    ``peak_mem_bytes`` of the same run, workload, scenario and device added as ``eager_*``
-    columns (NaN when absent)."""
+    """``df`` with the baseline backend's ``status``, ``first_call_s`` and ``peak_mem_bytes``
+    of the same run, workload, scenario and device added as ``eager_*`` columns (NaN when
+    absent), its ``step_median_s`` as ``eager_row_step_median_s``, and ``eager_step_median_s``:
+    the row's own (eager timed interleaved with the case, in its process) where the bench
+    recorded one, else the baseline row's."""
     base = df[df["backend"] == baseline][KEYS + BASE_COLUMNS].drop_duplicates(KEYS, keep="last")
     base = base.rename(columns={c: f"eager_{c}" for c in BASE_COLUMNS})
-    return df.merge(base, on=KEYS, how="left")
+    m = df.merge(base.rename(columns={"eager_step_median_s": "eager_row_step_median_s"}),
+                 on=KEYS, how="left")
+    own = m.get("eager_step_median_s", pd.Series(np.nan, index=m.index))
+    m["eager_step_median_s"] = own.where(own > 0, m["eager_row_step_median_s"])
+    return m
 
 
 def speedups(df: pd.DataFrame, baseline: str = "eager") -> pd.DataFrame:
-    """Every case with ``speedup`` = eager ``step_median_s`` / backend ``step_median_s``
-    (dimensionless, > 1 is faster than eager). NaN unless both rows are ``ok`` and timed."""
+    """Every case with ``speedup`` = ``eager_step_median_s`` (see ``with_baseline``) / backend
+    ``step_median_s`` (dimensionless, > 1 is faster than eager). NaN unless the case and the
+    eager row are ``ok`` and timed."""
     m = with_baseline(cases(df), baseline)
     valid = (
         (m["status"] == "ok") & (m["eager_status"] == "ok")

@@ -71,9 +71,11 @@ def speedup_table(df: pd.DataFrame) -> Table:
     wide.columns.name = None
     tidy_cols = [*idx, "backend", "status", "eager_status", "step_median_s",
                  "eager_step_median_s", "speedup"]  # fmt: skip
-    note = ("eager step_median_s / backend step_median_s, same run, workload, scenario and "
-            "device; > 1x is faster than eager. A status instead of a number: that case (or "
-            "its eager baseline) did not run correctly and enters no speedup or mean.")
+    note = ("eager step / backend step_median_s, same run, workload, scenario and device; "
+            "the eager step is the one timed interleaved with the case in its process where "
+            "the bench recorded it, else the eager row's; > 1x is faster than eager. A status "
+            "instead of a number: that case (or its eager baseline) did not run correctly and "
+            "enters no speedup or mean.")
     return Table("speedup", "Speedup against eager", note, wide, s[tidy_cols])
 
 
@@ -122,9 +124,12 @@ def compile_table(df: pd.DataFrame) -> Table:
         "eager step": lambda r: fmt_time(r["eager_step_median_s"]),
         "break-even steps": lambda r: fmt_steps(r["break_even_steps"]),
         "break-even steps (warm)": lambda r: fmt_steps(r["break_even_warm_steps"]),
+        "compile phases": lambda r: MISSING if pd.isna(r["compile_phases"])
+        else str(r["compile_phases"]),
     })
     cols = ["compile_s", "compile_warm_s", "first_call_s", "step_median_s",
-            "eager_step_median_s", "break_even_steps", "break_even_warm_steps"]  # fmt: skip
+            "eager_step_median_s", "break_even_steps", "break_even_warm_steps",
+            "compile_phases"]  # fmt: skip
     tidy = b[[*metrics.case_index(b), "backend", "status", *cols]]
     note = ("Cold: a fresh process with empty compile caches; warm: a fresh process whose "
             "Inductor/JAX caches the cold one filled. Break-even = compile time / (eager step "
