@@ -70,7 +70,7 @@ def speedup_table(df: pd.DataFrame) -> Table:
     wide = wide.reset_index()
     wide.columns.name = None
     tidy_cols = [*idx, "backend", "status", "eager_status", "step_median_s",
-                 "eager_step_median_s", "speedup"]  # fmt: skip
+                 "eager_step_median_s", "eager_row_step_median_s", "speedup"]  # fmt: skip
     note = ("eager step / backend step_median_s, same run, workload, scenario and device; "
             "the eager step is the one timed interleaved with the case in its process where "
             "the bench recorded it, else the eager row's; > 1x is faster than eager. A status "

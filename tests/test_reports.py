@@ -190,6 +190,22 @@ def test_break_even_steps(df):
     assert w.loc[("cpu", "compile"), "saved_fraction"] == pytest.approx(1 - 0.75 / 3.0)
 
 
+def test_interleaved_eager_median_is_the_baseline(tmp_path):
+    r = ("i", "cpu", "w")
+    rows = [_row(*r, "train", "eager", step=0.010, eager_step_median_s=0.010),
+            _row(*r, "train", "compile", step=0.005, eager_step_median_s=0.012, compile_s=1.4,
+                 compile_phases="dynamo=0.40s backend=1.00s"),
+            _row(*r, "train", "jit_trace", step=0.005)]  # none recorded: the eager row's
+    df = load_runs([write_run(tmp_path / "i", rows)]).results
+    b = metrics.break_even(df).set_index("backend")
+    assert b.loc["compile", "speedup"] == pytest.approx(0.012 / 0.005)
+    assert b.loc["compile", "break_even_steps"] == pytest.approx(1.4 / (0.012 - 0.005))
+    assert b.loc["jit_trace", "speedup"] == pytest.approx(2.0)
+    shown = _one(tables.compile_table(df).shown, backend="compile")
+    assert (shown["eager step"], shown["compile phases"]) == ("12.0 ms",
+                                                               "dynamo=0.40s backend=1.00s")
+
+
 def test_step_time_units(df):
     t = tables.timing_table(df).shown
     eager = _one(t, device="cpu", workload="mlp", scenario="train", backend="eager")
