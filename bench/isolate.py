@@ -3,7 +3,7 @@ timeout, and a crash or out-of-memory turned into a ``failed`` row while the run
 
 A case's process gets a fresh, empty compile-cache folder (Inductor/Triton, JAX's persistent
 cache), never the user's: its compile is cold. For a backend that compiles, a second process
-reuses that folder and times the first call again: ``compile_warm_s``.
+reuses that folder and times the first call again: ``compile_warm_s`` (full profile only).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def run_isolated(case: Case, cfg: RunConfig, references: Path,
                    "error": f"no result within {timeout_s:g} s" if why == "timeout" else why}
             return row, []
         row = result["row"]
-        if BACKENDS[case.backend].compiles and row["status"] == "ok":
+        if cfg.profile.warm_compile and BACKENDS[case.backend].compiles and row["status"] == "ok":
             warm, _ = _spawn({**spec, "warm": True}, folder, timeout_s)
             if warm is not None:
                 row["compile_warm_s"] = max(warm["first_call_s"] - row["step_median_s"], 0.0)
