@@ -54,6 +54,16 @@ def bench_gpu(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def regress(session: nox.Session) -> None:
+    """Compare two run folders (-- BASELINE CURRENT [--threshold 0.10]); fails on a regression."""
+    if len(session.posargs) < 2:
+        session.error("usage: nox -s regress -- BASELINE CURRENT [--threshold 0.10] [--absolute]")
+    if not isinstance(session.virtualenv, nox.virtualenv.PassthroughEnv):  # --no-venv
+        session.install("-e", ".")
+    session.run("python", "-m", "bench", "compare", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def report(session: nox.Session) -> None:
     """Build the HTML/Markdown report from the newest run (or the run folders given)."""
     session.install("-e", ".")

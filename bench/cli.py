@@ -63,6 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--shard", default=None, help="I/N: run only shard I of N of the matrix")
     r.add_argument("--timeout", type=float, default=None,
                    help="seconds per case before it is killed (default: the profile's)")
+    r.add_argument("--history", default=None, metavar="DIR",
+                   help="after the run, copy results.csv and meta.json to "
+                        "DIR/<utc date>_<git commit>/")
+    c = sub.add_parser("compare", help="compare two runs; exit 1 on a regression")
+    c.add_argument("baseline", help="the baseline run folder")
+    c.add_argument("current", help="the run folder to check")
+    c.add_argument("--threshold", type=float, default=0.10,
+                   help="smallest change that counts, as a fraction (default 0.10: 10%%)")
+    c.add_argument("--absolute", action="store_true",
+                   help="gate raw step times too (only when both runs used the same machine)")
+    e = sub.add_parser("export", help="write a run's ok rows for a benchmark dashboard")
+    e.add_argument("run_dir", help="a run folder")
+    e.add_argument("--format", default="github-action-benchmark",
+                   help="github-action-benchmark (tool: customSmallerIsBetter)")
+    e.add_argument("--out", default=None, help="the JSON file (default: stdout)")
     m = sub.add_parser("merge", help="join shard folders into one run")
     m.add_argument("dirs", nargs="+", help="run folders written by --shard")
     m.add_argument("--out", required=True, help="the merged run folder")
@@ -152,6 +167,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 130
     print(summary_table(rows_frame(rows)))
     print(f"results: {out}/results.csv, results.parquet, meta.json")
+    if args.history:
+        from bench.history import append_history
+
+        print(f"history: {append_history(out, Path(args.history))}")
     return 0
 
 
@@ -163,6 +182,14 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list()
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "compare":
+            from bench.compare import compare_runs
+
+            return compare_runs(args.baseline, args.current, args.threshold, args.absolute)
+        if args.command == "export":
+            from bench.export import export
+
+            return export(Path(args.run_dir), args.format, args.out)
         if args.command == "merge":
             from bench.merge import merge
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 
 import torch
@@ -36,20 +38,50 @@ def torch_sync(device: str) -> Callable[[], None]:
     return lambda: None
 
 
-def peak_memory_bytes(device: str, backend: str = "") -> int:
+def _rss_bytes() -> int:
+    """The resident set size now (``/proc/self/statm``; 0 where there is none)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return 0
+
+
+class RssPeak:
+    """Samples this process's resident set size every ``interval_s`` on a thread and keeps
+    the highest: unlike ``ru_maxrss`` it starts afresh when created, so the first call of a
+    case is not hidden under the peak the imports left behind."""
+
+    def __init__(self, interval_s: float = 0.001) -> None:
+        self.peak = _rss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval_s,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval_s: float) -> None:
+        while not self._stop.wait(interval_s):
+            self.peak = max(self.peak, _rss_bytes())
+
+    def stop(self) -> int:
+        """Stop sampling; the peak resident set size seen, in bytes."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        return max(self.peak, _rss_bytes())
+
+
+def peak_memory_bytes(device: str, backend: str = "", rss: RssPeak | None = None) -> int:
     """The process's peak memory so far, in bytes: on CUDA ``torch.cuda.max_memory_allocated``
     (for a JAX backend, JAX's own ``memory_stats()["peak_bytes_in_use"]``, which torch cannot
-    see); on the CPU the peak resident set size (``getrusage`` ``ru_maxrss``, KiB on Linux).
-    A case reports the rise of this over its value before the workload was built."""
+    see); on the CPU the peak resident set size ``rss`` has sampled (or the RSS now). A case
+    reports the rise of this over its value before the workload was built."""
     if device == "cuda" and backend.startswith("jax"):
         import jax
 
         return int((jax.devices("gpu")[0].memory_stats() or {}).get("peak_bytes_in_use", 0))
     if device == "cuda":
         return int(torch.cuda.max_memory_allocated())
-    import resource
-
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    return rss.peak if rss is not None else _rss_bytes()
 
 
 def reset_peak_memory(device: str) -> None:

@@ -16,7 +16,7 @@ from bench import parity
 from bench.backends import BACKENDS, Unsupported
 from bench.backends.compiled import reset_dynamo
 from bench.case import Case, RunConfig
-from bench.device import peak_memory_bytes, reset_peak_memory, torch_sync
+from bench.device import RssPeak, peak_memory_bytes, reset_peak_memory, torch_sync
 from bench.errors import one_line
 from bench.measure import measure_sequence, measure_steady
 from bench.results import KEY, ResultsWriter
@@ -54,31 +54,44 @@ def _eager_step(case: Case, wcfg: WorkloadConfig) -> Callable[[], Any]:
     return BACKENDS["eager"].prepare(build_workload(case.workload, wcfg), case.scenario).step
 
 
-def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
-    """Measure a fresh workload (cold first call, then steady state or the shape sequence),
-    then check parity on a workload of its own; the row is ``ok`` only if parity passes.
-    Raises whatever the backend raises."""
-    wcfg = replace(cfg.workload, device=case.device)
+def _timed(case: Case, cfg: RunConfig, wcfg: WorkloadConfig) -> dict[str, Any]:
+    """The timing part of a case on a fresh workload: a cold first call, then steady state
+    (eager interleaved) or the shape sequence; memory sampled from before the build."""
     backend = BACKENDS[case.backend]
-    reset_dynamo()  # this case compiles from scratch and owns Dynamo's counters
     reset_peak_memory(case.device)
-    mem_base = peak_memory_bytes(case.device, case.backend)
-    work = build_workload(case.workload, wcfg)
-    prepared = backend.prepare(work, case.scenario)
-    sync = torch_sync(case.device)
-    def memory() -> int:
-        return peak_memory_bytes(case.device, case.backend) - mem_base
+    rss = RssPeak()
+    try:
+        mem_base = peak_memory_bytes(case.device, case.backend, rss)
+        work = build_workload(case.workload, wcfg)
+        prepared = backend.prepare(work, case.scenario)
+        sync = torch_sync(case.device)
 
-    if case.scenario in SHAPE_SCENARIOS:
-        row = measure_sequence(case, work, prepared, sync, memory)
-    else:
-        eager = None if case.backend == "eager" else functools.partial(
-            _eager_step, case, wcfg)
-        row = measure_steady(case, cfg, work, prepared, sync, backend.compiles, memory, eager)
-    row.update(status="ok", **prepared.counters())
+        def memory() -> int:
+            rss.stop()
+            return max(peak_memory_bytes(case.device, case.backend, rss) - mem_base, 0)
+
+        if case.scenario in SHAPE_SCENARIOS:
+            row = measure_sequence(case, work, prepared, sync, memory)
+        else:
+            eager = None if case.backend == "eager" else functools.partial(
+                _eager_step, case, wcfg)
+            row = measure_steady(case, cfg, work, prepared, sync, backend.compiles, memory,
+                                 eager)
+        return {**row, "status": "ok", **prepared.counters()}
+    finally:
+        rss.stop()
+
+
+def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
+    """Measure a fresh workload, then check parity on a workload of its own; the row is
+    ``ok`` only if parity passes. Raises whatever the backend raises."""
+    wcfg = replace(cfg.workload, device=case.device)
+    reset_dynamo()  # this case compiles from scratch and owns Dynamo's counters
+    row = _timed(case, cfg, wcfg)
     ref = refs.get(case, wcfg)
     reset_dynamo()  # the parity workload compiles afresh, not under the timed one's guards
-    passed, err = parity.check(lambda w: backend.prepare(w, case.scenario), case.workload,
+    prepare = BACKENDS[case.backend].prepare
+    passed, err = parity.check(lambda w: prepare(w, case.scenario), case.workload,
                                case.scenario, wcfg, ref)
     row["parity_rel_err"] = err
     if not passed:

@@ -23,6 +23,8 @@ WORKLOADS: dict[str, type[Workload]] = {
     "tensor_ops": TensorOpsWorkload,
 }
 
+TRAINABLE = [name for name, cls in WORKLOADS.items() if cls.trainable]
+
 
 def build_workload(name: str, cfg: WorkloadConfig | None = None) -> Workload:
     """Construct workload ``name`` from ``cfg`` (defaults: the notes' shapes, seed 0, CPU).
@@ -36,6 +38,6 @@ def build_workload(name: str, cfg: WorkloadConfig | None = None) -> Workload:
 
 
 __all__ = [
-    "SCENARIOS", "SHAPE_SCENARIOS", "WORKLOADS", "DataError", "Workload", "WorkloadConfig",
-    "batch_sequence", "build_workload",
+    "SCENARIOS", "SHAPE_SCENARIOS", "TRAINABLE", "WORKLOADS", "DataError", "Workload",
+    "WorkloadConfig", "batch_sequence", "build_workload",
 ]

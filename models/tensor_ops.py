@@ -61,6 +61,8 @@ class TensorOpsWorkload(Workload):
     (its operands are ``n``-sized): the ``shapes`` scenarios train, so they do not apply.
     """
 
+    trainable = False
+
     name = "tensor_ops"
     section = "tensor运算 (tensor operations)"
     default_batch = 1024

@@ -58,6 +58,7 @@ class Workload(abc.ABC):
     section: ClassVar[str]
     default_batch: ClassVar[int]
     notes_lr: ClassVar[float]
+    trainable: ClassVar[bool] = True  # False: train_step raises NotImplementedError
     module: nn.Module
 
     def __init__(self, cfg: WorkloadConfig) -> None:

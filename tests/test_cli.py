@@ -49,19 +49,31 @@ def quick_run(tmp_path_factory):
 def test_quick_run_has_an_ok_row_per_case(quick_run):
     df = pd.read_csv(quick_run / "results.csv")
     assert list(df.columns) == COLUMNS
-    assert len(df) == 10 and set(df["status"]) == {"ok"}
+    assert len(df) == 2 * len(WORKLOADS)
     assert set(zip(df["workload"], df["scenario"], strict=True)) == {
         (w, s) for w in WORKLOADS for s in ("train", "infer")
     }
-    for col in ["step_median_s", "step_iqr_s", "first_call_s", "samples_per_s",
-                "flops_per_step", "achieved_flops_per_s"]:
-        assert (df[col] > 0).all() if col != "step_iqr_s" else (df[col] >= 0).all()
+    untrainable = (df["workload"] == "tensor_ops") & (df["scenario"] == "train")
+    assert df[untrainable]["status"].tolist() == ["unsupported"]
+    assert "only the infer scenario" in df[untrainable]["error"].iloc[0]
+    df = df[~untrainable]
+    assert len(df) == 11 and set(df["status"]) == {"ok"}  # the notes' 5 networks x 2 + 1
+    for col in ["step_median_s", "first_call_s", "samples_per_s", "flops_per_step",
+                "achieved_flops_per_s", "eager_step_median_s"]:
+        assert (df[col] > 0).all(), col
+    assert (df["peak_mem_bytes"] >= 0).all()
+    cnn_mem = df[df["workload"] == "mnist_cnn"].set_index("scenario")["peak_mem_bytes"]
+    assert cnn_mem["train"] > 100e6  # 25.7M float32 weights, their gradients and Adam's state
+    assert cnn_mem["train"] > cnn_mem["infer"]
+    assert (df["step_iqr_s"] >= 0).all()
     assert (df["step_ci_low_s"] <= df["step_median_s"]).all()
     assert (df["step_median_s"] <= df["step_ci_high_s"]).all()
     assert (df["repeats"] >= 3).all()
+    assert (df["parity_rel_err"] < 1e-3).all()  # float32 eager against its float64 reference
     cnn = df[(df["workload"] == "mnist_cnn") & (df["scenario"] == "train")].iloc[0]
     assert cnn["samples_per_s"] == pytest.approx(64 / cnn["step_median_s"])
-    assert pd.read_parquet(quick_run / "results.parquet").equals(df)
+    assert pd.read_parquet(quick_run / "results.parquet").equals(
+        pd.read_csv(quick_run / "results.csv"))
 
 
 def test_quick_run_meta(quick_run):

@@ -16,7 +16,7 @@ from torch import nn
 
 from bench.backends.base import Unsupported
 from bench.backends.jax_backends import JaxEager, JaxJit, jax_device
-from models import WORKLOADS, Workload, build_workload
+from models import TRAINABLE, WORKLOADS, Workload, build_workload
 from models.jax_port import dropout, dropout_rate, port
 from tests.conftest import TINY
 
@@ -97,7 +97,7 @@ def check_backend(backend, name: str, ref: dict[str, list[np.ndarray]], caplog) 
     assert rel(minus(params, p0), minus(ref["params"], p0)) <= UPDATE_TOL[name]
 
 
-@pytest.mark.parametrize("name", list(WORKLOADS))
+@pytest.mark.parametrize("name", TRAINABLE)
 def test_jax_port_and_backends_match_torch_eager(name, caplog):
     """The program's forward; its update op by op (``jax_eager``, whose first step is
     ``train_step`` itself) and jitted (``jax_jit``), one and three steps."""

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 import torch
 
-from models import WORKLOADS, WorkloadConfig, build_workload
+from models import TRAINABLE, WORKLOADS, WorkloadConfig, build_workload
 from models.mlp import build_sequential, manual_grads
 
 
@@ -37,7 +37,7 @@ def test_positional_and_ordereddict_sequential_agree():
     assert torch.equal(positional(x), named(x))
 
 
-@pytest.mark.parametrize("name", list(WORKLOADS))
+@pytest.mark.parametrize("name", TRAINABLE)
 def test_one_train_step_lowers_the_loss(name, tiny):
     # The MLPs use the notes' learning rates. For the CNN, Adam's default 1e-3 (the notes')
     # overshoots on the very first step of a fresh network (the loss rises, then falls over
@@ -65,8 +65,8 @@ def test_infer_shapes_and_no_autograd_graph(name, tiny):
     work = build_workload(name, tiny)
     fn, args = work.step("infer")
     out = fn(*args)
-    n_out = 10 if name == "mnist_cnn" else tiny.out_features
-    assert out.shape == (tiny.batch_size, n_out)
+    n_out = {"mnist_cnn": (10,), "tensor_ops": ()}.get(name, (tiny.out_features,))
+    assert out.shape == (tiny.batch_size, *n_out)  # tensor_ops: mv gives (n,)
     assert not out.requires_grad
     assert not work.module.training
 
@@ -87,6 +87,13 @@ def test_analytic_flops_at_the_notes_shapes():
                                        "infer")
     conv1, conv2 = 2 * 28 * 28 * 64 * 9, 2 * 28 * 28 * 128 * 64 * 9
     assert cnn == conv1 + conv2 + 2 * 25088 * 1024 + 2 * 1024 * 10
+
+
+def test_untrainable_workload_says_so(tiny):
+    assert TRAINABLE == [n for n in WORKLOADS if n != "tensor_ops"]
+    work = build_workload("tensor_ops", tiny)
+    with pytest.raises(NotImplementedError, match="only the infer scenario"):
+        work.train_step(*work.batch)
 
 
 def test_unknown_workload_names_the_choices():

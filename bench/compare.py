@@ -1,0 +1,240 @@
+"""Regression check between two runs (``python -m bench compare BASELINE CURRENT``): cases are
+matched by ``KEY`` and each is labelled ``regression``, ``improvement`` or ``no change``.
+
+What is gated (a gated regression makes the exit status 1):
+
+- time, as the ratio to eager measured in the same process (``step_median_s /
+  eager_step_median_s``, eager timed interleaved with the case), so a faster or slower machine
+  does not read as a change. Its 95% interval is the step's order-statistic interval scaled
+  by eager's median, ``[step_ci_low_s, step_ci_high_s] / eager_step_median_s``: an
+  approximation that treats eager's median as exact (its own interval is not stored with the
+  case), so the interval is somewhat too narrow; the threshold covers the rest. ``eager`` rows
+  (and rows without an interleaved eager time) have only their raw time, which is reported but
+  gated only with ``--absolute`` (which gates every row's raw time as well).
+- status, graph breaks and recompiles, exactly, like PyTorch's expected-results files: any
+  change is reported; ``ok`` -> anything else and more breaks or recompiles are regressions.
+- presence: a case of BASELINE missing from CURRENT is a regression; a new case is reported.
+
+The time rule is ``judge_time``: pure, on literal numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.errors import UsageError
+from bench.results import KEY, read_results
+
+REGRESSION, IMPROVEMENT, NO_CHANGE = "regression", "improvement", "no change"
+DEFAULT_THRESHOLD = 0.10  # a 10% change, and outside the noise, to count
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A median and its 95% confidence interval, in one unit (seconds, or a ratio)."""
+
+    value: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class TimeChange:
+    """``current / baseline - 1`` and the range the two intervals allow for it."""
+
+    label: str
+    change: float
+    low: float  # current.low / baseline.high - 1: the smallest change the intervals allow
+    high: float  # current.high / baseline.low - 1: the largest
+
+
+def judge_time(base: Interval, cur: Interval, threshold: float = DEFAULT_THRESHOLD
+               ) -> TimeChange:
+    """A regression when the median grew by more than ``threshold`` (a fraction) AND the two
+    intervals do not overlap (``cur.low > base.high``, i.e. the change's range excludes 0);
+    an improvement, symmetrically; else no change.
+
+    >>> judge_time(Interval(1.0, 0.98, 1.02), Interval(1.15, 1.13, 1.17)).label
+    'regression'
+    """
+    change = cur.value / base.value - 1
+    low, high = cur.low / base.high - 1, cur.high / base.low - 1
+    if change > threshold and cur.low > base.high:
+        return TimeChange(REGRESSION, change, low, high)
+    if change < -threshold and cur.high < base.low:
+        return TimeChange(IMPROVEMENT, change, low, high)
+    return TimeChange(NO_CHANGE, change, low, high)
+
+
+def judge_status(base: str, cur: str) -> tuple[str, str]:
+    """``(label, note)``: leaving ``ok`` is a regression, reaching it an improvement; any
+    other change (``failed`` -> ``unsupported``) is only noted."""
+    if base == cur:
+        return NO_CHANGE, ""
+    note = f"status {base} -> {cur}"
+    if base == "ok":
+        return REGRESSION, note
+    return (IMPROVEMENT if cur == "ok" else NO_CHANGE), note
+
+
+def judge_count(name: str, base: float, cur: float) -> tuple[str, str]:
+    """``(label, note)`` for a count such as ``graph_breaks``: exact; more is a regression
+    (from 0 it is "new"), fewer an improvement. Unknown on either side (NaN): no change."""
+    if not (math.isfinite(base) and math.isfinite(cur)) or base == cur:
+        return NO_CHANGE, ""
+    counts = f"({base:.0f} -> {cur:.0f})"
+    if cur > base:
+        what = f"new {name.rstrip('s').replace('_', ' ')}" if base == 0 else f"more {name}"
+        return REGRESSION, f"{what} {counts}"
+    return IMPROVEMENT, f"fewer {name} {counts}"
+
+
+def _num(row: dict[str, Any], col: str) -> float:
+    value = row.get(col)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def raw_time(row: dict[str, Any]) -> Interval:
+    """The step's median and interval, seconds."""
+    return Interval(_num(row, "step_median_s"), _num(row, "step_ci_low_s"),
+                    _num(row, "step_ci_high_s"))
+
+
+def eager_ratio(row: dict[str, Any]) -> Interval | None:
+    """The step's ratio to eager in the same process (interval scaled by eager's median,
+    see the module docstring); None for eager itself or without an interleaved eager time."""
+    eager = _num(row, "eager_step_median_s")
+    if row["backend"] == "eager" or not eager > 0:
+        return None
+    t = raw_time(row)
+    return Interval(t.value / eager, t.low / eager, t.high / eager)
+
+
+def _usable(iv: Interval | None) -> bool:
+    return iv is not None and all(math.isfinite(v) and v > 0 for v in (iv.value, iv.low, iv.high))
+
+
+def judge_case(base: dict[str, Any] | None, cur: dict[str, Any] | None, threshold: float,
+               absolute: bool = False) -> dict[str, Any]:
+    """One line of the comparison: the gated findings give ``verdict`` (regression wins over
+    improvement); ``why`` names them, and the raw time's change when it is only reported."""
+    if base is None or cur is None:
+        return {"verdict": REGRESSION if cur is None else NO_CHANGE,
+                "why": "missing in CURRENT" if cur is None else "new case (not in BASELINE)"}
+    line: dict[str, Any] = {"status": base["status"] if base["status"] == cur["status"]
+                            else f"{base['status']} -> {cur['status']}"}
+    gated = [judge_status(base["status"], cur["status"])]
+    gated += [judge_count(c, _num(base, c), _num(cur, c)) for c in ("graph_breaks", "recompiles")]
+    notes = []
+    if base["status"] == cur["status"] == "ok":
+        b, c = eager_ratio(base), eager_ratio(cur)
+        if _usable(b) and _usable(c):
+            r = judge_time(b, c, threshold)
+            line.update(ratio_base=b.value, ratio_cur=c.value, ratio=r)
+            gated.append((r.label, f"ratio to eager {_pct(r)}" if r.label != NO_CHANGE else ""))
+        bt, ct = raw_time(base), raw_time(cur)
+        if _usable(bt) and _usable(ct):
+            t = judge_time(bt, ct, threshold)
+            line.update(time_base_s=bt.value, time_cur_s=ct.value, time=t)
+            if absolute:
+                gated.append((t.label, f"time {_pct(t)}" if t.label != NO_CHANGE else ""))
+            elif t.label != NO_CHANGE:
+                notes.append(f"raw time: {t.label}, not gated (--absolute gates it)")
+    labels = [label for label, _ in gated]
+    verdict = next((v for v in (REGRESSION, IMPROVEMENT) if v in labels), NO_CHANGE)
+    line.update(verdict=verdict, why="; ".join([n for _, n in gated if n] + notes))
+    return line
+
+
+def _pct(t: TimeChange) -> str:
+    return f"{t.change:+.1%} [{t.low:+.1%}, {t.high:+.1%}]"
+
+
+def _by_key(df: pd.DataFrame, folder: Path) -> dict[tuple, dict[str, Any]]:
+    dup = df[df.duplicated(KEY, keep=False)]
+    if len(dup):
+        first = "/".join(str(v) for v in dup.iloc[0][KEY])
+        raise UsageError(f"results file {folder}/results.csv has the case {first} twice")
+    return {tuple(r[k] for k in KEY): r for r in df.to_dict("records")}
+
+
+def compare_frames(base: pd.DataFrame, cur: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD,
+                   absolute: bool = False, names: tuple[str, str] = ("BASELINE", "CURRENT")
+                   ) -> pd.DataFrame:
+    """One line per case of either run (BASELINE's order, then CURRENT's new cases)."""
+    b, c = _by_key(base, Path(names[0])), _by_key(cur, Path(names[1]))
+    keys = list(b) + [k for k in c if k not in b]
+    lines = [{"case": "/".join(str(v) for v in k),
+              **judge_case(b.get(k), c.get(k), threshold, absolute)} for k in keys]
+    return pd.DataFrame(lines)
+
+
+def _fmt(line: pd.Series, kind: str, scale: float, unit: str) -> tuple[str, str]:
+    change = line.get(kind)
+    if not isinstance(change, TimeChange):
+        return "", ""
+    values = f"{line[f'{kind}_base{unit}'] * scale:.3g} -> {line[f'{kind}_cur{unit}'] * scale:.3g}"
+    return values, _pct(change)
+
+
+def format_table(lines: pd.DataFrame) -> str:
+    """The comparison in people's units: ratio to eager, time in ms, changes in %."""
+    out = pd.DataFrame({"case": lines["case"], "status": lines.get("status", "")})
+    for kind, scale, unit, head in [("ratio", 1.0, "", "ratio to eager"),
+                                    ("time", 1e3, "_s", "time ms")]:
+        if kind not in lines:
+            lines[kind] = None
+        pairs = [_fmt(line, kind, scale, unit) for _, line in lines.iterrows()]
+        out[head] = [p[0] for p in pairs]
+        out[f"{kind} change [95% range]"] = [p[1] for p in pairs]
+    out["verdict"], out["why"] = lines["verdict"], lines["why"]
+    out = out.fillna("")
+    left = {c: f"{{:<{out[c].str.len().max()}}}".format for c in ("case", "why")}
+    return out.to_string(index=False, formatters=left, justify="left")
+
+
+def _meta_note(base_dir: Path, cur_dir: Path) -> str:
+    """Which of threads, host CPU, torch version and profile differ between the runs' meta."""
+    metas = []
+    for d in (base_dir, cur_dir):
+        try:
+            metas.append(json.loads((d / "meta.json").read_text()))
+        except (OSError, ValueError):
+            return ""
+    diff = [f"{k} {metas[0].get(k)!r} vs {metas[1].get(k)!r}"
+            for k in ("host_cpu", "threads", "torch", "profile")
+            if metas[0].get(k) != metas[1].get(k)]
+    return "note: runs differ in " + "; ".join(diff) if diff else ""
+
+
+def compare_runs(base_dir: str | Path, cur_dir: str | Path,
+                 threshold: float = DEFAULT_THRESHOLD, absolute: bool = False) -> int:
+    """Print the comparison of two run folders; 1 on a gated regression, else 0. Raises
+    ``UsageError`` for a missing or broken results file or a negative threshold."""
+    if not threshold >= 0:
+        raise UsageError(f"bad --threshold {threshold}: a fraction >= 0, e.g. 0.10 for 10%")
+    base_dir, cur_dir = Path(base_dir), Path(cur_dir)
+    lines = compare_frames(read_results(base_dir), read_results(cur_dir), threshold, absolute,
+                           (str(base_dir), str(cur_dir)))
+    gate = "ratio to eager" + (" and raw time" if absolute else "")
+    print(f"compare {base_dir} -> {cur_dir} (gated: {gate}, status, graph breaks, recompiles; "
+          f"threshold {threshold:.0%} and non-overlapping 95% intervals)")
+    note = _meta_note(base_dir, cur_dir)
+    if note:
+        print(note)
+    print(format_table(lines))
+    counts = lines["verdict"].value_counts()
+    print(", ".join(f"{counts.get(v, 0)} {v}" for v in (REGRESSION, IMPROVEMENT, NO_CHANGE)))
+    bad = lines[lines["verdict"] == REGRESSION]
+    for _, line in bad.iterrows():
+        print(f"REGRESSION {line['case']}: {line['why']}")
+    return 1 if len(bad) else 0

@@ -1,0 +1,49 @@
+"""Run history: ``python -m bench run ... --history DIR`` keeps a copy of each run's
+``results.csv`` and ``meta.json`` under ``DIR/<utc date>_<git commit short>/``, so any two
+runs can be compared later (``python -m bench compare``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+from bench.errors import UsageError
+
+FILES = ("results.csv", "meta.json")
+
+
+def history_name(meta: dict) -> str:
+    """``<utc date and time>_<short commit>``, e.g. ``2025-01-31T120501Z_70b08ae`` (``-dirty``
+    for a checkout with changes, ``nogit`` outside git), from the run's ``meta.json``."""
+    when = dt.datetime.fromisoformat(meta["utc_time"]).astimezone(dt.UTC)
+    commit = meta.get("git_commit") or "nogit"
+    sha, _, dirty = commit.partition("+")
+    short = sha[:7] + ("-dirty" if dirty else "")
+    return f"{when:%Y-%m-%dT%H%M%SZ}_{short}"
+
+
+def append_history(run_dir: Path, history: Path) -> Path:
+    """Copy the run's files to a new folder under ``history`` (never over an older one: a
+    name taken already gets ``-2``, ``-3``...). Returns the folder. Raises ``UsageError``
+    when the run folder lacks a file or ``history`` cannot be written."""
+    missing = [f for f in FILES if not (run_dir / f).exists()]
+    if missing:
+        raise UsageError(f"cannot keep {run_dir} in history: no {', '.join(missing)}")
+    name = history_name(json.loads((run_dir / "meta.json").read_text()))
+    try:
+        history.mkdir(parents=True, exist_ok=True)
+        dest, n = history / name, 1
+        while True:
+            try:
+                dest.mkdir()
+                break
+            except FileExistsError:
+                n += 1
+                dest = history / f"{name}-{n}"
+        for f in FILES:
+            shutil.copy2(run_dir / f, dest / f)
+    except OSError as exc:
+        raise UsageError(f"cannot write history folder {history}: {exc.strerror}") from None
+    return dest
