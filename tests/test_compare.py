@@ -176,3 +176,17 @@ def test_history_keeps_each_run_in_its_own_folder(tmp_path):
     first, second = append_history(run, tmp_path / "h"), append_history(run, tmp_path / "h")
     assert first.name == "2025-01-31T120501Z_70b08ae-dirty" and second.name.endswith("-2")
     assert sorted(p.name for p in first.iterdir()) == ["meta.json", "results.csv"]
+
+
+def test_run_with_history_then_compare_and_export(tmp_path, capsys):
+    """One real eager case: ``--history`` keeps a copy that compare and export read."""
+    out, hist = tmp_path / "run", tmp_path / "hist"
+    assert main(["run", "--workloads", "manual_mlp", "--scenarios", "infer", "--profile",
+                 "quick", "--out", str(out), "--history", str(hist)]) == 0
+    (kept,) = hist.iterdir()
+    assert sorted(p.name for p in kept.iterdir()) == ["meta.json", "results.csv"]
+    assert main(["compare", str(out), str(kept)]) == 0
+    assert "0 regression, 0 improvement, 1 no change" in capsys.readouterr().out
+    assert main(["export", str(kept)]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["name"] == "manual_mlp/infer/eager/cpu" and entry["unit"] == "s"
