@@ -1,6 +1,6 @@
-"""The timer: first-call latency, warm-up, then steady-state step times through
-``torch.utils.benchmark.Timer.adaptive_autorange``, the device synchronized before every clock
-read (https://pytorch.org/docs/stable/benchmark_utils.html)."""
+"""The timer: first-call latency, warm-up, then steady-state step times in blocks of
+``torch.utils.benchmark.Timer.timeit``, several steps interleaved, the device synchronized
+before every clock read (https://pytorch.org/docs/stable/benchmark_utils.html)."""
 
 from __future__ import annotations
 
