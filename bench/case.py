@@ -49,8 +49,17 @@ class RunConfig:
                    d.get("tf32", False))
 
 
-def case_matrix(workloads, scenarios, backends, device: str) -> list[Case]:
-    """Every combination, in a fixed order (workload-major)."""
+ORDERS = ("workload", "backend")
+
+
+def case_matrix(workloads, scenarios, backends, device: str,
+                order: str = "workload") -> list[Case]:
+    """Every combination, in a fixed order: workload-major (a workload's backends side by
+    side), or backend-major (each backend over every workload before the next backend, in
+    the order given: a run cut short by a deadline keeps whole backends)."""
+    if order == "backend":
+        return [Case(w, s, b, device)
+                for b, w, s in itertools.product(backends, workloads, scenarios)]
     return [Case(w, s, b, device) for w, s, b in itertools.product(workloads, scenarios, backends)]
 
 

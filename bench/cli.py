@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--shard", default=None, help="I/N: run only shard I of N of the matrix")
     r.add_argument("--timeout", type=float, default=None,
                    help="seconds per case before it is killed (default: the profile's)")
+    r.add_argument("--order", default="workload",
+                   help="case order: workload (a workload's backends together) or backend "
+                        "(each backend over all workloads, in --backends order)")
+    r.add_argument("--in-process", action="store_true",
+                   help="run every case in this process (fresh compile caches each, no "
+                        "process start per case: a short GPU lease); default: one process "
+                        "per case")
     r.add_argument("--history", default=None, metavar="DIR",
                    help="after the run, copy results.csv and meta.json to "
                         "DIR/<utc date>_<git commit>/")
@@ -123,8 +130,8 @@ def _start_meta(out: Path | None, resume: bool, device: str, threads: int, profi
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bench.case import RunConfig, case_matrix, parse_shard, shard
-    from bench.isolate import run_isolated
+    from bench.case import ORDERS, RunConfig, case_matrix, parse_shard, shard
+    from bench.isolate import run_in_process, run_isolated
     from bench.precision import apply_precision
     from bench.results import ResultsWriter, rows_frame
     from bench.roofline import measure_roofline
@@ -135,11 +142,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     device = check_device(args.device)
     if args.profile not in PROFILES:
         raise UsageError(f"unknown profile {args.profile!r}; valid: {', '.join(PROFILES)}")
+    if args.order not in ORDERS:
+        raise UsageError(f"unknown order {args.order!r}; valid: {', '.join(ORDERS)}")
     if args.resume and not args.out:
         raise UsageError("--resume needs --out: the run folder to complete")
     cases = case_matrix(parse_names(args.workloads, WORKLOADS, "workload"),
                         parse_names(args.scenarios, SCENARIOS, "scenario"),
-                        parse_names(args.backends, BACKENDS, "backend"), device)
+                        parse_names(args.backends, BACKENDS, "backend"), device,
+                        args.order)
     cases = shard(cases, *parse_shard(args.shard))
     if args.data_root is not None:
         mnist_datasets(args.data_root)  # a missing or truncated file fails here, before timing
@@ -153,14 +163,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = out or Path("runs") / meta["run_id"]
     writer = ResultsWriter(out, resume=args.resume)
     meta["shard"] = args.shard or "1/1"
+    meta["isolation"] = "in-process" if args.in_process else "process per case"
     writer.write_meta(meta)
     cfg = RunConfig(meta["run_id"], device, profile, threads,
                     WorkloadConfig(data_root=args.data_root), args.tf32)
     refs = out / ".references"
     refs.mkdir(exist_ok=True)
+    run_one = run_in_process if args.in_process else run_isolated
+    if args.in_process:
+        torch.set_num_threads(threads)
     try:
         rows = run_matrix(cases, cfg, writer, meta,
-                          execute=lambda case, c: run_isolated(case, c, refs, timeout_s))
+                          execute=lambda case, c: run_one(case, c, refs, timeout_s))
     except KeyboardInterrupt:
         print(f"interrupted: {len(writer.rows)} cases kept in {out} (--resume to finish)",
               file=sys.stderr)

@@ -84,3 +84,81 @@ def run_isolated(case: Case, cfg: RunConfig, references: Path,
         return row, result["warnings"]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+class _CaseTimeout(BaseException):
+    """Raised by the alarm inside an in-process case that ran past its timeout (a
+    ``BaseException``, so that the runner's ``except Exception`` does not turn it into
+    ``failed``)."""
+
+
+def _fresh_torch_cache():
+    """Inductor's context for a clean, temporary FX-graph/AOT/Triton cache folder with its
+    in-memory caches cleared (``fresh_cache``; ``fresh_inductor_cache`` before torch 2.8)."""
+    from torch._inductor import utils
+
+    return getattr(utils, "fresh_cache", None) or utils.fresh_inductor_cache
+
+
+_WARMED: set[str] = set()
+
+
+def _warm_compiler(case: Case) -> None:
+    """Once per process and compiler, compile a one-op function on ``case.device`` in a
+    throwaway cache, so that the first compiled case does not also pay what every later one
+    is spared (Inductor's imports and compile-worker start, JAX's backend start-up). The
+    cases' ``compile_s`` in-process therefore exclude that one-time cost."""
+    from bench.backends import BACKENDS
+
+    kind = "jax" if case.backend.startswith("jax") else "torch"
+    if kind in _WARMED or not BACKENDS[case.backend].compiles:
+        return
+    _WARMED.add(kind)
+    if kind == "jax":
+        import jax
+
+        with jax.default_device(jax.devices("gpu" if case.device == "cuda" else "cpu")[0]):
+            jax.jit(lambda x: x * 2 + 1)(jax.numpy.ones(8)).block_until_ready()
+        return
+    import torch
+
+    with _fresh_torch_cache()():
+        torch.compile(lambda x: x * 2 + 1)(torch.ones(8, device=case.device))
+        torch._dynamo.reset()
+
+
+def run_in_process(case: Case, cfg: RunConfig, references: Path,
+                   timeout_s: float) -> tuple[dict[str, Any], list[str]]:
+    """Measure ``case`` in this process (``--in-process``): no process start per case, for a
+    quick run on a machine whose time is short (a lent GPU). Compiles stay cold: Dynamo is
+    reset, Inductor gets a fresh temporary cache folder and JAX's in-memory caches are
+    cleared before each case. Differences from ``run_isolated``: no ``compile_warm_s``; the
+    timeout is a ``SIGALRM`` that stops Python code (not a hung kernel); a JAX case's memory
+    on a GPU is ``None`` (JAX's peak cannot be reset, so no one case owns it), and CPU
+    memory is the resident-set rise over the case's start, which reuse of freed memory can
+    hide."""
+    import signal as _signal
+
+    from bench.runner import References, run_case
+
+    _warm_compiler(case)
+    if "jax" in sys.modules:
+        sys.modules["jax"].clear_caches()
+
+    def alarm(signum, frame):
+        raise _CaseTimeout
+
+    previous = _signal.signal(_signal.SIGALRM, alarm)
+    _signal.setitimer(_signal.ITIMER_REAL, timeout_s)
+    try:
+        with _fresh_torch_cache()():
+            row, warns = run_case(case, cfg, References(references))
+    except _CaseTimeout:
+        return {"run_id": cfg.run_id, **case.__dict__, "dtype": "float32", "status": "timeout",
+                "error": f"no result within {timeout_s:g} s"}, []
+    finally:
+        _signal.setitimer(_signal.ITIMER_REAL, 0)
+        _signal.signal(_signal.SIGALRM, previous)
+    if case.device == "cuda" and case.backend.startswith("jax"):
+        row["peak_mem_bytes"] = None
+    return row, warns

@@ -33,13 +33,16 @@ def final_loss(work: Workload, scenario: str, out: Any) -> float:
 
 def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepared,
                    sync: Callable[[], None], compiles: bool, memory: Callable[[], int],
-                   eager: Callable[[], Callable[[], Any]] | None = None) -> dict[str, Any]:
-    """First call (graph building included), warm-up, then steady state on the fixed batch,
-    interleaved block by block with the step ``eager()`` builds (the same workload under
-    eager, in this process) when given: ``eager_step_median_s`` then makes a speedup measured
-    in one process. ``memory()`` is read after the first call, before eager's twin exists."""
+                   eager: Callable[[], Callable[[], Any]] | None = None,
+                   first_call_s: float | None = None) -> dict[str, Any]:
+    """First call (graph building included; ``first_call_s`` when the caller has already
+    timed it), warm-up, then steady state on the fixed batch, interleaved block by block with
+    the step ``eager()`` builds (the same workload under eager, in this process) when given:
+    ``eager_step_median_s`` then makes a speedup measured in one process. ``memory()`` is
+    read after the first call, before eager's twin exists."""
     step = maybe_slow(case.backend, prepared.step)
-    first_call_s, _ = time_first_call(step, sync)
+    if first_call_s is None:
+        first_call_s, _ = time_first_call(step, sync)
     peak_mem_bytes = memory()
     eager_step = eager() if eager else None
     steps = {"backend": step, **({"eager": eager_step} if eager_step else {})}

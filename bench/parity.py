@@ -132,3 +132,16 @@ def check(prepare: Callable[[Workload], Prepared], name: str, scenario: str,
     work = parity_workload(name, cfg)
     pieces = run_pieces(prepare(work), scenario, work)
     return reference.judge(pieces, scenario)
+
+
+def checks_in_place(work: Workload, scenario: str) -> bool:
+    """Whether the parity run can be the first steps of the timed workload itself (one
+    compile per case, and the check made before any timing): true for ``infer`` (eval mode,
+    no state changes), and for ``train``/``debug`` of a network with no active dropout (the
+    weights the reference starts from are the fresh workload's). The ``shapes`` scenarios
+    never: their measured pass must meet each new batch size for the first time."""
+    if scenario in SHAPE_SCENARIOS:
+        return False
+    if scenario == "infer":
+        return True
+    return not any(isinstance(m, nn.Dropout) and m.p > 0 for m in work.module.modules())

@@ -19,6 +19,7 @@ from bench.case import Case, RunConfig
 from bench.device import RssPeak, peak_memory_bytes, reset_peak_memory, torch_sync
 from bench.errors import one_line
 from bench.measure import measure_sequence, measure_steady
+from bench.plant import maybe_slow
 from bench.results import KEY, ResultsWriter
 from bench.timing import time_first_call
 from models import SHAPE_SCENARIOS, WorkloadConfig, build_workload
@@ -54,9 +55,35 @@ def _eager_step(case: Case, wcfg: WorkloadConfig) -> Callable[[], Any]:
     return BACKENDS["eager"].prepare(build_workload(case.workload, wcfg), case.scenario).step
 
 
-def _timed(case: Case, cfg: RunConfig, wcfg: WorkloadConfig) -> dict[str, Any]:
-    """The timing part of a case on a fresh workload: a cold first call, then steady state
-    (eager interleaved) or the shape sequence; memory sampled from before the build."""
+class _FirstCallTimer:
+    """Passes calls through to ``step``, timing the very first one (graph building included)."""
+
+    def __init__(self, step: Callable[[], Any], sync: Callable[[], None]) -> None:
+        self.step, self.sync, self.seconds = step, sync, None
+
+    def __call__(self) -> Any:
+        if self.seconds is not None:
+            return self.step()
+        self.seconds, out = time_first_call(self.step, self.sync)
+        return out
+
+
+def _parity_row(passed: bool, err: float, ref: parity.Reference, scenario: str) -> dict:
+    """``parity_rel_err``, and on a failed check the ``mismatch`` status with its numbers."""
+    if passed:
+        return {"parity_rel_err": err}
+    tol = parity.TOLERANCE[scenario]
+    return {"parity_rel_err": err, "status": "mismatch",
+            "error": f"parity error {err:.3g} > {2 * ref.eager_err + tol:.3g} "
+                     f"(2 x eager's {ref.eager_err:.3g} + {tol:g})"}
+
+
+def _timed(case: Case, cfg: RunConfig, wcfg: WorkloadConfig,
+           ref: parity.Reference) -> dict[str, Any]:
+    """A case on a fresh workload: parity checked first on the workload itself where it can
+    be (``parity.checks_in_place``: its first parity step is the timed cold first call), then
+    steady state (eager interleaved) or the shape sequence; memory sampled from before the
+    build. Where parity cannot run in place, it runs after, on a workload of its own."""
     backend = BACKENDS[case.backend]
     reset_peak_memory(case.device)
     rss = RssPeak()
@@ -70,35 +97,37 @@ def _timed(case: Case, cfg: RunConfig, wcfg: WorkloadConfig) -> dict[str, Any]:
             rss.stop()
             return max(peak_memory_bytes(case.device, case.backend, rss) - mem_base, 0)
 
+        checked = None
+        if parity.checks_in_place(work, case.scenario):
+            first = _FirstCallTimer(maybe_slow(case.backend, prepared.step), sync)
+            pieces = parity.run_pieces(replace(prepared, step=first), case.scenario, work)
+            checked = _parity_row(*ref.judge(pieces, case.scenario), ref, case.scenario)
         if case.scenario in SHAPE_SCENARIOS:
             row = measure_sequence(case, work, prepared, sync, memory)
         else:
             eager = None if case.backend == "eager" else functools.partial(
                 _eager_step, case, wcfg)
             row = measure_steady(case, cfg, work, prepared, sync, backend.compiles, memory,
-                                 eager)
-        return {**row, "status": "ok", **prepared.counters()}
+                                 eager, first.seconds if checked else None)
+        return {**row, "status": "ok", **prepared.counters(), **(checked or {})}
     finally:
         rss.stop()
 
 
 def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
-    """Measure a fresh workload, then check parity on a workload of its own; the row is
-    ``ok`` only if parity passes. Raises whatever the backend raises."""
+    """Measure a fresh workload and check its parity (in place, or on a workload of its own
+    afterwards); the row is ``ok`` only if parity passes. Raises whatever the backend
+    raises."""
     wcfg = replace(cfg.workload, device=case.device)
-    reset_dynamo()  # this case compiles from scratch and owns Dynamo's counters
-    row = _timed(case, cfg, wcfg)
     ref = refs.get(case, wcfg)
-    reset_dynamo()  # the parity workload compiles afresh, not under the timed one's guards
-    prepare = BACKENDS[case.backend].prepare
-    passed, err = parity.check(lambda w: prepare(w, case.scenario), case.workload,
-                               case.scenario, wcfg, ref)
-    row["parity_rel_err"] = err
-    if not passed:
-        tol = parity.TOLERANCE[case.scenario]
-        limit = 2 * ref.eager_err + tol
-        row.update(status="mismatch", error=f"parity error {err:.3g} > {limit:.3g} "
-                   f"(2 x eager's {ref.eager_err:.3g} + {tol:g})")
+    reset_dynamo()  # this case compiles from scratch and owns Dynamo's counters
+    row = _timed(case, cfg, wcfg, ref)
+    if "parity_rel_err" not in row:
+        reset_dynamo()  # the parity workload compiles afresh, not under the timed one's guards
+        prepare = BACKENDS[case.backend].prepare
+        passed, err = parity.check(lambda w: prepare(w, case.scenario), case.workload,
+                                   case.scenario, wcfg, ref)
+        row.update(_parity_row(passed, err, ref, case.scenario))
     return row
 
 
