@@ -126,7 +126,13 @@ def _start_meta(out: Path | None, resume: bool, device: str, threads: int, profi
     if old is not None:
         meta["warnings"] = old.get("warnings", [])
         meta["resumed_from"] = old.get("utc_time")
+        meta["invocations"] = old.get("invocations") or [_invocation(old)]
     return meta
+
+
+def _invocation(meta: dict) -> dict:
+    """What one ``run`` call of a (possibly resumed) run folder was: when, how, how isolated."""
+    return {k: meta.get(k) for k in ("utc_time", "command", "isolation")}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -164,6 +170,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     writer = ResultsWriter(out, resume=args.resume)
     meta["shard"] = args.shard or "1/1"
     meta["isolation"] = "in-process" if args.in_process else "process per case"
+    meta["invocations"] = [*meta.get("invocations", []), _invocation(meta)]
     writer.write_meta(meta)
     cfg = RunConfig(meta["run_id"], device, profile, threads,
                     WorkloadConfig(data_root=args.data_root), args.tf32)

@@ -240,8 +240,8 @@ def failures_table(df: pd.DataFrame) -> Table:
 
 
 ENV_FIELDS = ["run_id", "utc_time", "git_commit", "host_cpu", "cpu_count", "threads", "gpu",
-              "device", "profile", "python", "torch", "torchvision", "jax", "precision",
-              "command", "path"]  # fmt: skip
+              "device", "profile", "isolation", "python", "torch", "torchvision", "jax",
+              "precision", "command", "path"]  # fmt: skip
 
 
 def _env_value(value: Any) -> str:

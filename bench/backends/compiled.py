@@ -59,8 +59,11 @@ class Compile:
         mode = self.cpu_mode if work.cfg.device == "cpu" and self.cpu_mode else self.mode
         compiled = torch.compile(fn, mode=mode, dynamic=self.dynamic)
         after_first: list[tuple[int, int]] = []
+        graphs = work.cfg.device == "cuda" and mode in ("reduce-overhead", "max-autotune")
 
         def call(*batch):
+            if graphs:  # a new iteration: CUDA graph outputs of the last one may be reused
+                torch.compiler.cudagraph_mark_step_begin()
             out = compiled(*batch)
             if not after_first:
                 after_first.append(dynamo_counts())
