@@ -19,6 +19,8 @@ from bench.errors import UsageError
 from bench.profiles import PROFILES
 from models import SCENARIOS, WORKLOADS, DataError, WorkloadConfig
 
+ISOLATIONS = ("process", "in-process")
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse with its errors on one line."""
@@ -66,10 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--order", default="workload",
                    help="case order: workload (a workload's backends together) or backend "
                         "(each backend over all workloads, in --backends order)")
-    r.add_argument("--in-process", action="store_true",
-                   help="run every case in this process (fresh compile caches each, no "
-                        "process start per case: a short GPU lease); default: one process "
-                        "per case")
+    r.add_argument("--isolation", default=None,
+                   help="process (each case in a fresh process: cold caches, own memory "
+                        "peak, hard timeout) or in-process (fresh compile caches per case, "
+                        "no process start); default: the profile's (quick: in-process, "
+                        "full: process)")
     r.add_argument("--history", default=None, metavar="DIR",
                    help="after the run, copy results.csv and meta.json to "
                         "DIR/<utc date>_<git commit>/")
@@ -150,6 +153,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown profile {args.profile!r}; valid: {', '.join(PROFILES)}")
     if args.order not in ORDERS:
         raise UsageError(f"unknown order {args.order!r}; valid: {', '.join(ORDERS)}")
+    if args.isolation not in (None, *ISOLATIONS):
+        raise UsageError(f"unknown isolation {args.isolation!r}; valid: {', '.join(ISOLATIONS)}")
     if args.resume and not args.out:
         raise UsageError("--resume needs --out: the run folder to complete")
     cases = case_matrix(parse_names(args.workloads, WORKLOADS, "workload"),
@@ -169,19 +174,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = out or Path("runs") / meta["run_id"]
     writer = ResultsWriter(out, resume=args.resume)
     meta["shard"] = args.shard or "1/1"
-    meta["isolation"] = "in-process" if args.in_process else "process per case"
+    isolation = args.isolation or ("in-process" if profile.in_process else "process")
+    in_process = isolation == "in-process"
+    meta["isolation"] = "in-process" if in_process else "process per case"
     meta["invocations"] = [*meta.get("invocations", []), _invocation(meta)]
     writer.write_meta(meta)
     cfg = RunConfig(meta["run_id"], device, profile, threads,
                     WorkloadConfig(data_root=args.data_root), args.tf32)
     refs = out / ".references"
     refs.mkdir(exist_ok=True)
-    run_one = run_in_process if args.in_process else run_isolated
-    if args.in_process:
+    if in_process:
         torch.set_num_threads(threads)
+
+    def run_one(case, c):
+        own = not in_process or getattr(BACKENDS[case.backend], "own_process", False)
+        return (run_isolated if own else run_in_process)(case, c, refs, timeout_s)
+
     try:
-        rows = run_matrix(cases, cfg, writer, meta,
-                          execute=lambda case, c: run_one(case, c, refs, timeout_s))
+        rows = run_matrix(cases, cfg, writer, meta, execute=run_one)
     except KeyboardInterrupt:
         print(f"interrupted: {len(writer.rows)} cases kept in {out} (--resume to finish)",
               file=sys.stderr)

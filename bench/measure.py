@@ -50,12 +50,15 @@ def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepare
     stats = all_stats["backend"]
     out = step()
     sync()
-    flops = work.flops("infer" if case.scenario == "infer" else "train")
+    kind = "infer" if case.scenario == "infer" else "train"
+    flops, nbytes = work.flops(kind), work.bytes_per_step(kind)
     return {
         "batch_size": work.batch_size, "first_call_s": first_call_s, **_stats_fields(stats),
         "compile_s": max(first_call_s - stats.median_s, 0.0) if compiles else None,
         "samples_per_s": work.batch_size / stats.median_s,
         "flops_per_step": flops, "achieved_flops_per_s": flops / stats.median_s,
+        "bytes_per_step": nbytes,
+        "achieved_bytes_per_s": nbytes / stats.median_s if nbytes else None,
         "final_loss": final_loss(work, case.scenario, out),
         "eager_step_median_s": all_stats["eager"].median_s if eager_step else stats.median_s,
         "peak_mem_bytes": peak_mem_bytes,

@@ -16,13 +16,15 @@ class Profile:
     ci_halfwidth: float  # stop once every 95% CI of the median is within +- this fraction
     case_timeout_s: float  # a case's process is killed after this, its row "timeout"
     warm_compile: bool = True  # also time a warm-cache first call in a second process
+    in_process: bool = False  # default isolation: every case in the run's process
     min_blocks: int = 5  # never fewer timed blocks per step function
     block_s: float = 0.01  # calls per block are chosen so that one block lasts about this
 
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", warmup_steps=3, min_run_time_s=0.3, max_run_time_s=4.0,
-                     ci_halfwidth=0.02, case_timeout_s=600.0, warm_compile=False),
+                     ci_halfwidth=0.02, case_timeout_s=600.0, warm_compile=False,
+                     in_process=True),
     "full": Profile("full", warmup_steps=10, min_run_time_s=2.0, max_run_time_s=30.0,
                     ci_halfwidth=0.01, case_timeout_s=1800.0, min_blocks=10),
 }

@@ -32,9 +32,11 @@ COLUMNS = [
     "parity_rel_err", "final_loss",
     # work
     "flops_per_step", "achieved_flops_per_s",
+    "bytes_per_step", "achieved_bytes_per_s",  # least memory traffic, where a workload states it
     # changing shapes (shapes, shapes8 scenarios): one pass over the batch-size sequence
     "sequence_s", "distinct_batch_sizes",
 ]  # fmt: skip
+LATER_COLUMNS = ("bytes_per_step", "achieved_bytes_per_s")  # absent from older runs: empty
 STATUSES = ("ok", "failed", "unsupported", "mismatch", "timeout")
 KEY = ["workload", "scenario", "backend", "device"]
 
@@ -61,10 +63,10 @@ def read_results(folder: str | os.PathLike) -> pd.DataFrame:
         raise UsageError(f"no results file: {path}") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise UsageError(f"corrupt results file {path}: {one_line(str(exc))}") from None
-    missing = [c for c in COLUMNS if c not in df.columns]
+    missing = [c for c in COLUMNS if c not in df.columns and c not in LATER_COLUMNS]
     if missing:
         raise UsageError(f"results file {path} lacks columns: {', '.join(missing)}")
-    return df
+    return df.reindex(columns=[*COLUMNS, *[c for c in df.columns if c not in COLUMNS]])
 
 
 def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

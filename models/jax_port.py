@@ -195,13 +195,13 @@ def _cnn(work: Workload, prec: tuple[str, str]) -> Parts:
 
 
 def tensor_ops_forward(params: Params, a: jax.Array, prec: str) -> jax.Array:
-    """``models.tensor_ops.TensorOps``: ``a (n, n)``, params ``(b (n, n), v (n,))`` ->
-    ``(n,)``; the same chain, op for op."""
-    b, v = params
+    """``models.tensor_ops.TensorOps``: ``a (n, n)``, params ``(b (n, n), w (n, 16),
+    v (16,))`` -> ``(n,)``; the same chain, op for op."""
+    b, w, v = params
     e = jnp.add(jnp.clip(a, -0.1, 0.1), 10)  # (n, n) in [9.9, 10.1]
     q = jnp.divide(e, jnp.add(jnp.abs(a), b))  # (n, n), divisor >= 0.5
     p = jnp.power(jnp.multiply(q, b), 2)  # (n, n)
-    return jnp.matmul(jnp.matmul(p, b, precision=prec), v, precision=prec)  # (n,)
+    return jnp.matmul(jnp.matmul(p, w, precision=prec), v, precision=prec)  # (n,)
 
 
 def _tensor_ops(work: Workload, prec: tuple[str, str]) -> Parts:

@@ -91,6 +91,12 @@ class Workload(abc.ABC):
     def flops(self, scenario: str) -> int:
         """Analytic FLOPs of one step of ``scenario`` (see ``models.flops``)."""
 
+    def bytes_per_step(self, scenario: str) -> int | None:
+        """The least memory traffic of one step of ``scenario`` in bytes, where the workload
+        states it (``tensor_ops``: its fused traffic), else ``None``: the numerator of the
+        achieved bandwidth that the report sets against the measured copy bandwidth."""
+        return None
+
     def infer(self, x: Tensor) -> Tensor:
         """The inference forward (no autograd graph): returns the network's output."""
         with torch.no_grad():

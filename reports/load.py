@@ -23,6 +23,7 @@ COLUMNS = [
     "peak_mem_bytes",
     "parity_rel_err", "final_loss",
     "flops_per_step", "achieved_flops_per_s",
+    "bytes_per_step", "achieved_bytes_per_s",  # least memory traffic, where a workload states it
     "sequence_s", "distinct_batch_sizes",
 ]  # fmt: skip
 # Without these a row says nothing; every other column may be absent or empty (NaN).

@@ -175,3 +175,23 @@ def memory(df: pd.DataFrame) -> pd.DataFrame:
     valid = (m["status"] == "ok") & (m["eager_status"] == "ok") & (m["eager_peak_mem_bytes"] > 0)
     m["mem_ratio"] = (m["peak_mem_bytes"] / m["eager_peak_mem_bytes"]).where(valid)
     return m
+
+
+def bandwidth(df: pd.DataFrame, metas: list[dict]) -> pd.DataFrame:
+    """Cases whose workload states its least memory traffic (``bytes_per_step``, bytes), with
+    the run's measured roofline (``meta.json``): ``copy_bytes_per_s`` and
+    ``peak_flops_per_s`` (matmul), ``bandwidth_fraction`` = achieved bytes/s over the copy
+    bandwidth, and ``roofline_fraction`` = the roofline's least time for the step,
+    max(FLOPs / peak FLOP/s, bytes / copy bandwidth), over the step's median time
+    (dimensionless; 1.0 = at the machine's limit). Roofline: Williams, Waterman and
+    Patterson, CACM 52(4), 2009."""
+    roof = {m.get("run_id"): m.get("roofline") or {} for m in metas}
+    m = df[df["bytes_per_step"].fillna(0) > 0].reset_index(drop=True).copy()
+    m["copy_bytes_per_s"] = [roof.get(r, {}).get("copy_bytes_per_s", np.nan) for r in m["run_id"]]
+    m["peak_flops_per_s"] = [roof.get(r, {}).get("matmul_flops_per_s", np.nan)
+                             for r in m["run_id"]]
+    m["bandwidth_fraction"] = m["achieved_bytes_per_s"] / m["copy_bytes_per_s"]
+    bound_s = np.maximum(m["flops_per_step"] / m["peak_flops_per_s"],
+                         m["bytes_per_step"] / m["copy_bytes_per_s"])
+    m["roofline_fraction"] = bound_s / m["step_median_s"]
+    return m

@@ -228,6 +228,33 @@ def memory_table(df: pd.DataFrame) -> Table:
     return Table("memory", "Peak memory", note, shown, tidy)
 
 
+def _percent(x: float | None) -> str:
+    return MISSING if x is None or pd.isna(x) else f"{x * 100:.0f}%"
+
+
+def bandwidth_table(df: pd.DataFrame, metas: list[dict[str, Any]]) -> Table:
+    """How close each backend comes to the machine's memory limit (``tensor_ops``)."""
+    m = metrics.bandwidth(df, metas)
+    shown = _long(m, {
+        "step": lambda r: fmt_time(r["step_median_s"]),
+        "least traffic": lambda r: fmt_mib(r["bytes_per_step"]),
+        "achieved": lambda r: fmt_rate(r["achieved_bytes_per_s"] / 1e9, "GB/s"),
+        "copy bandwidth": lambda r: fmt_rate(r["copy_bytes_per_s"] / 1e9, "GB/s"),
+        "of copy bandwidth": lambda r: _percent(r["bandwidth_fraction"]),
+        "of roofline": lambda r: _percent(r["roofline_fraction"]),
+    })
+    cols = ["step_median_s", "bytes_per_step", "achieved_bytes_per_s", "copy_bytes_per_s",
+            "peak_flops_per_s", "bandwidth_fraction", "roofline_fraction"]
+    tidy = m[[*metrics.case_index(m), "backend", "status", *cols]]
+    note = ("Workloads that state their least memory traffic per step (tensor_ops: the fused "
+            "chain's, in MiB). achieved = that traffic / median step time (GB = 1e9 bytes); "
+            "of copy bandwidth = achieved / the run's measured device copy bandwidth; of "
+            "roofline = max(FLOPs / measured matmul FLOP/s, traffic / copy bandwidth) / step "
+            "time. A backend that moves more than the least traffic (eager: every op "
+            "reads and writes memory) stays far below 100%.")
+    return Table("bandwidth", "Memory bandwidth reached", note, shown, tidy)
+
+
 def failures_table(df: pd.DataFrame) -> Table:
     """Every case whose status is not ``ok``, with the reason the bench recorded."""
     bad = df[df["status"] != "ok"].reset_index(drop=True)
@@ -270,6 +297,7 @@ def build_tables(df: pd.DataFrame, metas: list[dict[str, Any]]) -> list[Table]:
     """All tables of the report, in presentation order."""
     return [
         speedup_table(df), geomean_table(df), timing_table(df), compile_table(df),
-        shapes_table(df), debug_table(df), memory_table(df), failures_table(df),
+        shapes_table(df), debug_table(df), memory_table(df), bandwidth_table(df, metas),
+        failures_table(df),
         environment_table(metas),
     ]  # fmt: skip

@@ -35,7 +35,7 @@ run="/tmp/evc-run-${device}"
 mkdir -p "$dest"
 nvidia-smi -L 2>&1 | tee "$dest/run.log"
 python -m bench list 2>&1 | tee -a "$dest/run.log"
-args=(--out "$run" --resume --profile "$profile" --in-process --order backend
+args=(--out "$run" --resume --profile "$profile" --isolation in-process --order backend
       --backends "$backends" --scenarios train,infer --timeout 120)
 if [ "$device" = cuda ]; then
   cmd=(python -m nox --no-venv -s bench-gpu -- "${args[@]}")

@@ -62,6 +62,10 @@ def test_quick_run_has_an_ok_row_per_case(quick_run):
                 "achieved_flops_per_s", "eager_step_median_s"]:
         assert (df[col] > 0).all(), col
     assert (df["peak_mem_bytes"] >= 0).all()
+    traffic = df.set_index("workload")["bytes_per_step"]  # stated by tensor_ops alone
+    assert traffic["tensor_ops"] == 269_238_336 and traffic.drop("tensor_ops").isna().all()
+    ops = df[df["workload"] == "tensor_ops"].iloc[0]
+    assert ops["achieved_bytes_per_s"] == pytest.approx(269_238_336 / ops["step_median_s"])
     cnn_mem = df[df["workload"] == "mnist_cnn"].set_index("scenario")["peak_mem_bytes"]
     assert cnn_mem["train"] > 100e6  # 25.7M float32 weights, their gradients and Adam's state
     assert cnn_mem["train"] > cnn_mem["infer"]

@@ -232,6 +232,25 @@ def test_debug_and_memory(df):
     assert (cpu["peak memory"], cpu["vs eager"]) == ("60.0 MiB", "1.50")
 
 
+def test_bandwidth_fraction_by_hand():
+    # 1e9 bytes and 1e9 FLOPs per step in 0.5 s: 2 GB/s achieved. The run's roofline: copy
+    # 4 GB/s, matmul 1 TFLOP/s. Bandwidth fraction 2/4 = 0.5; the roofline's least time
+    # max(1e9 / 1e12, 1e9 / 4e9) = 0.25 s, over 0.5 s = 0.5. A row without bytes is left out.
+    rows = [_row("r", "cpu", "tensor_ops", "infer", "compile", step=0.5, bytes_per_step=1e9,
+                 achieved_bytes_per_s=2e9, flops_per_step=1e9),
+            _row("r", "cpu", "tensor_ops", "infer", "eager", step=2.0, bytes_per_step=1e9,
+                 achieved_bytes_per_s=5e8, flops_per_step=1e9),
+            _row("r", "cpu", "manual_mlp", "infer", "eager", step=1e-3, flops_per_step=1e6)]
+    frame = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    meta = {"run_id": "r", "roofline": {"copy_bytes_per_s": 4e9, "matmul_flops_per_s": 1e12}}
+    m = metrics.bandwidth(frame, [meta])
+    assert list(m["backend"]) == ["compile", "eager"]
+    assert m["bandwidth_fraction"].tolist() == pytest.approx([0.5, 0.125])
+    assert m["roofline_fraction"].tolist() == pytest.approx([0.5, 0.125])
+    shown = tables.bandwidth_table(frame, [meta]).shown
+    assert shown["of copy bandwidth"].tolist() == ["50%", "12%"]
+
+
 def test_ok_row_with_a_note_is_not_a_failure(df):
     bad = tables.failures_table(df).tidy
     assert set(bad["status"]) == {"mismatch", "unsupported", "failed", "timeout"}
@@ -337,7 +356,7 @@ def test_build_writes_every_file(built):
     html = (out / "report.html").read_text()
     md = (out / "report.md").read_text()
     names = ["verdict", "speedup", "speedup_geomean", "step_time", "compile_cost", "shapes",
-             "debug", "memory", "not_ok", "environment"]  # fmt: skip
+             "debug", "memory", "bandwidth", "not_ok", "environment"]  # fmt: skip
     for name in names:
         assert (out / f"{name}.csv").stat().st_size > 0
         assert (out / f"{name}_tidy.csv").stat().st_size > 0

@@ -14,7 +14,7 @@ from bench.backends.compiled import reset_dynamo
 from models import WORKLOADS, WorkloadConfig, build_workload
 from models.tensor_ops import UNSUPPORTED
 
-TINY_N = WorkloadConfig(batch_size=16)  # the chain on 16 x 16, mm 16 x 16 @ 16 x 16
+TINY_N = WorkloadConfig(batch_size=16)  # the chain on 16 x 16, mm 16 x 16 @ 16 x 16 (w)
 # Every backend but the extra torch.compile modes (the default ``compile`` stands for them).
 PARITY_BACKENDS = [name for name in BACKENDS if not name.startswith("compile_")]
 
@@ -74,21 +74,25 @@ def test_training_is_refused_with_the_reason():
 
 def test_analytic_flops_and_bytes_at_n4():
     work = build_workload("tensor_ops", WorkloadConfig(batch_size=4))
-    # n = 4, E = n * n = 16 elements, 4 bytes each (float32).
-    # FLOPs: 7 element-wise ops x 16 = 112; mm 2 * 4^3 = 128; mv 2 * 4^2 = 32; 272 in all.
-    assert work.flops("infer") == 112 + 128 + 32 == 272
+    # n = 4, E = n * n = 16 elements, k = 16 columns of w, 4 bytes each (float32).
+    # FLOPs: 7 element-wise ops x 16 = 112; mm (4x4 @ 4x16) 2 * 4 * 4 * 16 = 512;
+    # mv (4x16 @ 16) 2 * 4 * 16 = 128; 752 in all.
+    assert work.flops("infer") == 112 + 512 + 128 == 752
     # Eager traffic, elements read + written per op:
     #   clamp 16+16, add 10 16+16, abs 16+16, add b 32+16, div 32+16, mul 32+16, pow 16+16
-    #   = 272; mm reads p, b (32), writes 16 = 48; mv reads 16 + v 4, writes 4 = 24.
-    #   272 + 48 + 24 = 344 elements x 4 bytes = 1376 bytes.
-    assert work.bytes_moved("infer") == (272 + 48 + 24) * 4 == 1376
-    # Fused: the chain reads a, b (32) and writes p (16) = 48; mm 48; mv 24: 120 x 4 = 480.
-    assert work.bytes_moved_fused("infer") == (48 + 48 + 24) * 4 == 480
+    #   = 272; mm reads p (16) and w (64), writes 64 = 144; mv reads 64 + v 16, writes 4 = 84.
+    #   272 + 144 + 84 = 500 elements x 4 bytes = 2000 bytes.
+    assert work.bytes_moved("infer") == (272 + 144 + 84) * 4 == 2000
+    # Fused: the chain reads a, b (32) and writes p (16) = 48; mm 144; mv 84: 276 x 4 = 1104.
+    assert work.bytes_moved_fused("infer") == (48 + 144 + 84) * 4 == 1104
 
 
 def test_analytic_counts_at_the_default_n():
     work = build_workload("tensor_ops", WorkloadConfig())
-    assert work.batch_size == 1024
-    assert work.flops("infer") == 7 * 2**20 + 2 * 2**30 + 2 * 2**20 == 2_156_920_832
-    assert work.bytes_moved("infer") == 88_088_576
-    assert work.bytes_moved_fused("infer") == 29_368_320
+    assert work.batch_size == 4096
+    e = 4096 * 4096
+    assert work.flops("infer") == 7 * e + 2 * e * 16 + 2 * 4096 * 16 == 654_442_496
+    assert work.bytes_moved("infer") == 1_208_762_432
+    assert work.bytes_moved_fused("infer") == 269_238_336
+    # memory-bound: fewer FLOPs per byte of the least traffic than either ridge point seen
+    assert work.flops("infer") / work.bytes_moved_fused("infer") < 2.5

@@ -19,6 +19,9 @@ class ExportAOTI:
 
     name = "export_aoti"
     compiles = True
+    # Always measured in a process of its own, even in an in-process run: loading the
+    # package crashed a shared process (SIGSEGV) on an H200 with torch 2.11.
+    own_process = True
 
     def prepare(self, work: Workload, scenario: str) -> Prepared:
         if scenario != "infer":
