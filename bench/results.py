@@ -33,10 +33,12 @@ COLUMNS = [
     # work
     "flops_per_step", "achieved_flops_per_s",
     "bytes_per_step", "achieved_bytes_per_s",  # least memory traffic, where a workload states it
+    "case_wall_s",  # wall time of the whole case: build, compile, parity, warm-up, timing
     # changing shapes (shapes, shapes8 scenarios): one pass over the batch-size sequence
     "sequence_s", "distinct_batch_sizes",
 ]  # fmt: skip
-LATER_COLUMNS = ("bytes_per_step", "achieved_bytes_per_s")  # absent from older runs: empty
+# Columns added after the first runs were published: read as empty from older folders.
+LATER_COLUMNS = ("bytes_per_step", "achieved_bytes_per_s", "case_wall_s")
 STATUSES = ("ok", "failed", "unsupported", "mismatch", "timeout")
 KEY = ["workload", "scenario", "backend", "device"]
 

@@ -4,6 +4,7 @@ A backend that raises or cannot express a case becomes a row too; the matrix run
 from __future__ import annotations
 
 import functools
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
@@ -175,7 +176,9 @@ def run_matrix(cases: list[Case], cfg: RunConfig, writer: ResultsWriter,
     bar = tqdm(todo, unit="case", dynamic_ncols=True)
     for case in bar:
         bar.set_description(case.label)
+        start = time.perf_counter()
         row, warns = execute(case, cfg)
+        row["case_wall_s"] = time.perf_counter() - start
         writer.add(row)
         new = [w for w in warns if w not in meta["warnings"]]
         if new:
