@@ -20,6 +20,7 @@ from typing import Any
 
 from bench.case import Case, RunConfig
 from bench.errors import one_line
+from bench.plant import maybe_sleep
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -151,6 +152,7 @@ def run_in_process(case: Case, cfg: RunConfig, references: Path,
     previous = _signal.signal(_signal.SIGALRM, alarm)
     _signal.setitimer(_signal.ITIMER_REAL, timeout_s)
     try:
+        maybe_sleep(case.label)
         with _fresh_torch_cache()():
             row, warns = run_case(case, cfg, References(references))
     except _CaseTimeout:

@@ -17,7 +17,8 @@ from bench.cli import main
 from bench.errors import UsageError
 from bench.results import COLUMNS
 
-RUN = ["run", "--workloads", "manual_mlp", "--backends", "eager", "--profile", "quick"]
+RUN = ["run", "--workloads", "manual_mlp", "--backends", "eager", "--profile", "quick",
+       "--isolation", "process"]
 
 
 def test_a_sleeping_case_times_out_and_its_neighbour_is_ok(tmp_path, monkeypatch):
@@ -28,6 +29,20 @@ def test_a_sleeping_case_times_out_and_its_neighbour_is_ok(tmp_path, monkeypatch
     assert df.loc["train", "error"] == "no result within 30 s"
     assert df.loc["infer", "status"] == "ok" and df.loc["infer", "step_median_s"] > 0
     assert df.loc["infer", "peak_mem_bytes"] > 0  # the case process's own rise in RSS
+
+
+def test_in_process_a_sleeping_case_times_out_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_PLANT_SLEEP", "manual_mlp/train/eager/cpu=120")
+    run = [*RUN[:-1], "in-process"]
+    start = time.time()
+    assert main([*run, "--timeout", "5", "--out", str(tmp_path)]) == 0
+    assert time.time() - start < 60  # the alarm cut the 120 s sleep short
+    df = pd.read_csv(tmp_path / "results.csv").set_index("scenario")
+    assert df.loc["train", "status"] == "timeout"
+    assert df.loc["train", "error"] == "no result within 5 s"
+    assert df.loc["infer", "status"] == "ok" and df.loc["infer", "step_median_s"] > 0
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["isolation"] == "in-process"
 
 
 def test_killed_run_resumes_and_measures_each_case_once(tmp_path):
