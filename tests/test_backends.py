@@ -53,3 +53,15 @@ def test_registry_names_follow_design():
     assert TORCH_BACKENDS == ["eager", "jit_script", "jit_trace", "compile",
                               "compile_reduce_overhead", "compile_max_autotune",
                               "compile_dynamic", "compile_static", "export_aoti"]
+
+
+def test_jax_jit_reports_its_compile_phases():
+    work = build_workload("sequential_adam", TINY)
+    prepared = BACKENDS["jax_jit"].prepare(work, "train")
+    prepared.step()
+    prepared.step()  # a second step compiles nothing more
+    phases = dict(p.split("=") for p in prepared.counters()["compile_phases"].split())
+    assert list(phases) == ["trace", "lower", "compile"]
+    seconds = {k: float(v.rstrip("s")) for k, v in phases.items()}
+    assert seconds["compile"] > 0 and sum(seconds.values()) < 60
+    assert prepared.counters()["recompiles"] == 0

@@ -21,6 +21,32 @@ from models.jax_port import JaxProgram, State, TrainStep, port
 # run in the same process; this asks it to allocate as it goes (read when JAX first picks a GPU).
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
+# JAX reports how long each compile phase took (jax.monitoring duration events); every event of
+# the process lands here, and a case sums the ones after its start.
+_PHASE_OF_EVENT = {"jaxpr_trace_duration": "trace", "jaxpr_to_mlir_module_duration": "lower",
+                   "backend_compile_duration": "compile"}
+_PHASE_EVENTS: list[tuple[str, float]] = []
+
+
+def _on_duration_event(name: str, secs: float, **_: Any) -> None:
+    phase = _PHASE_OF_EVENT.get(name.rsplit("/", 1)[-1])
+    if phase is not None:
+        _PHASE_EVENTS.append((phase, secs))
+
+
+jax.monitoring.register_event_duration_secs_listener(_on_duration_event)
+
+
+def jax_compile_phases(since: int) -> str:
+    """JAX's compile time since event ``since`` by phase: tracing to a jaxpr, lowering to
+    StableHLO (MLIR), XLA's backend compile, e.g. ``"trace=0.082s lower=0.009s compile=0.047s"``
+    (``jax.monitoring`` events ``/jax/core/compile/*_duration``; summed over every compile,
+    retraces included)."""
+    total = dict.fromkeys(_PHASE_OF_EVENT.values(), 0.0)
+    for phase, secs in _PHASE_EVENTS[since:]:
+        total[phase] += secs
+    return " ".join(f"{phase}={secs:.3f}s" for phase, secs in total.items())
+
 def jax_device(work: Workload) -> jax.Device:
     """The JAX device of ``work.cfg.device`` ("cpu", "cuda" or "cuda:N"); ``Unsupported`` when
     JAX has none such, or cannot hold the workload's dtype."""
@@ -166,13 +192,15 @@ class JaxJit(_JaxBackend):
 
     def wrap(self, fn: Callable[..., Any], donate: tuple[int, ...]) -> tuple[Callable, Counters]:
         traces = [0]  # a Python side effect inside a jitted function runs only while tracing
+        since = len(_PHASE_EVENTS)
 
         @functools.wraps(fn)  # compile logs and profiles name the step, not this wrapper
         def counted(*args: Any) -> Any:
             traces[0] += 1
             return fn(*args)
 
-        def counters() -> dict[str, int]:
-            return {"recompiles": max(traces[0] - 1, 0)}
+        def counters() -> dict[str, Any]:
+            return {"recompiles": max(traces[0] - 1, 0),
+                    "compile_phases": jax_compile_phases(since)}
 
         return jax.jit(counted, donate_argnums=donate), counters
