@@ -91,6 +91,7 @@ def _timed(case: Case, cfg: RunConfig, wcfg: WorkloadConfig,
     try:
         mem_base = peak_memory_bytes(case.device, case.backend, rss)
         work = build_workload(case.workload, wcfg)
+        in_place = parity.checks_in_place(work, case.scenario)  # before a backend swaps modules
         prepared = backend.prepare(work, case.scenario)
         sync = torch_sync(case.device)
 
@@ -99,7 +100,7 @@ def _timed(case: Case, cfg: RunConfig, wcfg: WorkloadConfig,
             return max(peak_memory_bytes(case.device, case.backend, rss) - mem_base, 0)
 
         checked = None
-        if parity.checks_in_place(work, case.scenario):
+        if in_place:
             first = _FirstCallTimer(maybe_slow(case.backend, prepared.step), sync)
             pieces = parity.run_pieces(replace(prepared, step=first), case.scenario, work)
             checked = _parity_row(*ref.judge(pieces, case.scenario), ref, case.scenario)
