@@ -135,7 +135,7 @@ def _start_meta(out: Path | None, resume: bool, device: str, threads: int, profi
 
 def _invocation(meta: dict) -> dict:
     """What one ``run`` call of a (possibly resumed) run folder was: when, how, how isolated."""
-    return {k: meta.get(k) for k in ("utc_time", "command", "isolation")}
+    return {k: meta.get(k) for k in ("utc_time", "git_commit", "command", "isolation")}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
