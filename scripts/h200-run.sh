@@ -7,6 +7,10 @@
 # and backend-major in the order below, so that a run stopped at the deadline keeps whole
 # backends; a SIGINT at the deadline keeps every case measured so far.
 #
+# Fetch the wheels once where pip can reach a registry (.whl/ is kept out of git locally):
+#   pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#     --platform manylinux2014_x86_64 -d .whl mlxtend nox argcomplete colorlog \
+#     dependency-groups virtualenv distlib platformdirs python-discovery
 # Usage: scripts/h200-run.sh [DEVICE] [PROFILE] [DEADLINE_S]   (defaults: cuda quick 480)
 # Try it on a CPU first: scripts/h200-run.sh cpu quick 120
 # Results: $OUT/h200-<utc date>-<device>/{results.csv,results.parquet,meta.json,run.log}
