@@ -26,11 +26,13 @@ def median_ci_ranks(n: int, confidence: float = 0.95) -> tuple[int, int]:
         raise ValueError("median_ci_ranks needs at least one sample")
     alpha_half = (1.0 - confidence) / 2.0
     tail, lower = 0.0, 1
+    log_pmf = -n * math.log(2.0)  # log P(B = 0); the pmf is stepped in log space, O(n) floats
     for k in range(n // 2 + 1):  # tail = P(B <= k - 1) before adding P(B = k)
-        tail_next = tail + math.comb(n, k) / (1 << n)  # exact ints: no overflow at large n
+        tail_next = tail + math.exp(log_pmf)  # terms below 1e-308 underflow to 0: negligible
         if tail_next > alpha_half:
             break
         tail, lower = tail_next, k + 1
+        log_pmf += math.log((n - k) / (k + 1))
     return lower, n - lower + 1
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from bench.stats import StepStats, median_ci_ranks
@@ -41,3 +43,22 @@ def test_step_stats_literal():
 def test_step_stats_rejects_empty():
     with pytest.raises(ValueError):
         StepStats.of([])
+
+
+def _exact_ranks(n: int, confidence: float = 0.95) -> tuple[int, int]:
+    """The same interval in exact integer arithmetic (the first implementation: O(n^2) big
+    integers, which took minutes of a full-profile case once n reached a few thousand)."""
+    alpha_half, tail, lower = (1 - confidence) / 2, 0.0, 1
+    for k in range(n // 2 + 1):
+        nxt = tail + math.comb(n, k) / (1 << n)
+        if nxt > alpha_half:
+            break
+        tail, lower = nxt, k + 1
+    return lower, n - lower + 1
+
+
+def test_median_ranks_in_floats_match_exact_arithmetic():
+    for n in [*range(1, 301), 1000, 1500]:
+        assert median_ci_ranks(n) == _exact_ranks(n), n
+    lo, hi = median_ci_ranks(5000)  # the normal approximation: 2500 -/+ 1.96 * sqrt(5000) / 2
+    assert abs(lo - (2500 - 1.96 * math.sqrt(5000) / 2)) <= 2 and lo + hi == 5001
