@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,8 @@ def run_in_process(case: Case, cfg: RunConfig, references: Path,
     _signal.setitimer(_signal.ITIMER_REAL, timeout_s)
     try:
         maybe_sleep(case.label)
-        with _fresh_torch_cache()():
+        # the debug scenario prints every step's loss, as the notes do: not to the terminal
+        with _fresh_torch_cache()(), open(os.devnull, "w") as null, redirect_stdout(null):
             row, warns = run_case(case, cfg, References(references))
     except _CaseTimeout:
         return {"run_id": cfg.run_id, **case.__dict__, "dtype": "float32", "status": "timeout",
