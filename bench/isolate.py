@@ -1,5 +1,7 @@
-"""Each case in its own process: imports, compile caches and peak memory isolated, a per-case
-timeout, and a crash or out-of-memory turned into a ``failed`` row while the run goes on.
+"""Running one case: in its own process (``run_isolated``: imports, compile caches and peak
+memory isolated, a per-case timeout, and a crash or out-of-memory turned into a ``failed`` row
+while the run goes on), or in the run's process with fresh compile caches
+(``run_in_process``).
 
 A case's process gets a fresh, empty compile-cache folder (Inductor/Triton, JAX's persistent
 cache), never the user's: its compile is cold. For a backend that compiles, a second process
@@ -116,31 +118,37 @@ def _warm_compiler(case: Case) -> None:
     if kind in _WARMED or not BACKENDS[case.backend].compiles:
         return
     _WARMED.add(kind)
+    try:
+        _compile_one_op(kind, case.device)
+    except Exception:  # best effort: a compiler that cannot run here fails in its case's row
+        pass
+
+
+def _compile_one_op(kind: str, device: str) -> None:
+    """Compile and run ``x * 2 + 1`` with JAX (``kind="jax"``) or torch.compile."""
     if kind == "jax":
         import jax
 
-        with jax.default_device(jax.devices("gpu" if case.device == "cuda" else "cpu")[0]):
+        with jax.default_device(jax.devices("gpu" if device == "cuda" else "cpu")[0]):
             jax.jit(lambda x: x * 2 + 1)(jax.numpy.ones(8)).block_until_ready()
         return
     import torch
 
     with _fresh_torch_cache()():
-        torch.compile(lambda x: x * 2 + 1)(torch.ones(8, device=case.device))
+        torch.compile(lambda x: x * 2 + 1)(torch.ones(8, device=device))
         torch._dynamo.reset()
 
 
 def run_in_process(case: Case, cfg: RunConfig, references: Path,
                    timeout_s: float) -> tuple[dict[str, Any], list[str]]:
-    """Measure ``case`` in this process (``--in-process``): no process start per case, for a
-    quick run on a machine whose time is short (a lent GPU). Compiles stay cold: Dynamo is
-    reset, Inductor gets a fresh temporary cache folder and JAX's in-memory caches are
-    cleared before each case. Differences from ``run_isolated``: no ``compile_warm_s``; the
+    """Measure ``case`` in this process (``--isolation in-process``): no process start per
+    case, for a quick run or a machine whose time is short (a lent GPU). Compiles stay cold:
+    Dynamo is reset, Inductor gets a fresh temporary cache folder and JAX's in-memory caches
+    are cleared before each case. Differences from ``run_isolated``: no ``compile_warm_s``; the
     timeout is a ``SIGALRM`` that stops Python code (not a hung kernel); a JAX case's memory
     on a GPU is ``None`` (JAX's peak cannot be reset, so no one case owns it), and CPU
     memory is the resident-set rise over the case's start, which reuse of freed memory can
     hide."""
-    import signal as _signal
-
     from bench.runner import References, run_case
 
     _warm_compiler(case)
@@ -150,8 +158,8 @@ def run_in_process(case: Case, cfg: RunConfig, references: Path,
     def alarm(signum, frame):
         raise _CaseTimeout
 
-    previous = _signal.signal(_signal.SIGALRM, alarm)
-    _signal.setitimer(_signal.ITIMER_REAL, timeout_s)
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
     try:
         maybe_sleep(case.label)
         # the debug scenario prints every step's loss, as the notes do: not to the terminal
@@ -161,8 +169,8 @@ def run_in_process(case: Case, cfg: RunConfig, references: Path,
         return {"run_id": cfg.run_id, **case.__dict__, "dtype": "float32", "status": "timeout",
                 "error": f"no result within {timeout_s:g} s"}, []
     finally:
-        _signal.setitimer(_signal.ITIMER_REAL, 0)
-        _signal.signal(_signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
     if case.device == "cuda" and case.backend.startswith("jax"):
         row["peak_mem_bytes"] = None
     return row, warns
