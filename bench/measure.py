@@ -39,7 +39,8 @@ def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepare
     timed it), warm-up, then steady state on the fixed batch, interleaved block by block with
     the step ``eager()`` builds (the same workload under eager, in this process) when given:
     ``eager_step_median_s`` then makes a speedup measured in one process. ``memory()`` is
-    read after the first call, before eager's twin exists."""
+    read after the first call (after the in-place parity steps, when the caller ran them),
+    before eager's twin exists."""
     step = maybe_slow(case.backend, prepared.step)
     if first_call_s is None:
         first_call_s, _ = time_first_call(step, sync)
