@@ -187,7 +187,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         torch.set_num_threads(threads)
 
     def run_one(case, c):
-        own = not in_process or getattr(BACKENDS[case.backend], "own_process", False)
+        own = not in_process or case.scenario in getattr(BACKENDS[case.backend],
+                                                         "own_process", ())
         return (run_isolated if own else run_in_process)(case, c, refs, timeout_s)
 
     try:

@@ -1,6 +1,12 @@
 """The timer: first-call latency, warm-up, then steady-state step times in blocks of
-``torch.utils.benchmark.Timer.timeit``, several steps interleaved, the device synchronized
-before every clock read (https://pytorch.org/docs/stable/benchmark_utils.html)."""
+``timeit.Timer.timeit(number)`` (the engine under ``torch.utils.benchmark.Timer``) on the
+run's thread count (``torch.utils.benchmark``'s ``set_torch_threads``), several steps
+interleaved, the device synchronized before every clock read
+(https://pytorch.org/docs/stable/benchmark_utils.html).
+
+Why not ``torch.utils.benchmark.Timer.timeit`` itself: it runs ``max(number // 100, 2)``
+untimed calls before every block, so a block of one 200 ms step cost three steps of wall
+time. The warm-up here is paid once per case (``Profile.warmup_steps``)."""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
-from torch.utils import benchmark
+from torch.utils.benchmark.utils.common import set_torch_threads
 
 from bench.profiles import Profile
 from bench.stats import StepStats
@@ -33,9 +39,9 @@ def time_first_call(step: Callable[[], Any], sync: Callable[[], None]) -> tuple[
     return clock() - start, out
 
 
-def _block_size(timer: benchmark.Timer, target_s: float) -> int:
+def _block_size(timer: timeit.Timer, target_s: float) -> int:
     """Calls per timed block so that a block lasts about ``target_s`` (at least one call)."""
-    one = timer.timeit(1).median
+    one = timer.timeit(1)
     return max(1, int(target_s / max(one, 1e-9)))
 
 
@@ -48,23 +54,30 @@ def steady_state(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
                  profile: Profile, threads: int) -> dict[str, StepStats]:
     """Warm every step up, then time them interleaved, block by block (A B A B ...), so
     that a drift in the machine's speed hits all alike: each block is one
-    ``torch.utils.benchmark.Timer.timeit(number)`` on ``threads`` threads, the device
+    ``timeit.Timer.timeit(number)`` on ``threads`` threads, the device
     synchronized before every clock read. Stops when every step has ``profile.min_blocks``
     blocks, ``profile.min_run_time_s`` is spent, and the 95% CI of each median is within
     ``profile.ci_halfwidth`` of it; or when ``profile.max_run_time_s`` is spent. Returns the
     per-step statistics (seconds per step) of each, one sample per block."""
+    with set_torch_threads(threads):
+        return _interleaved(steps, sync, profile)
+
+
+def _interleaved(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
+                 profile: Profile) -> dict[str, StepStats]:
+    """``steady_state``'s loop, on the threads already set."""
     for step in steps.values():
         for _ in range(profile.warmup_steps):
             step()
     sync()
-    timers = {k: benchmark.Timer(stmt="step()", globals={"step": f}, num_threads=threads,
-                                 timer=synced_clock(sync)) for k, f in steps.items()}
+    timers = {k: timeit.Timer(stmt="step()", globals={"step": f}, timer=synced_clock(sync))
+              for k, f in steps.items()}
     number = {k: _block_size(t, profile.block_s) for k, t in timers.items()}
     times: dict[str, list[float]] = {k: [] for k in steps}
     spent = 0.0
     while True:
         for k, timer in timers.items():
-            per_call = timer.timeit(number[k]).median
+            per_call = timer.timeit(number[k]) / number[k]
             times[k].append(per_call)
             spent += per_call * number[k]
         enough = len(times[next(iter(times))]) >= profile.min_blocks
