@@ -3,6 +3,7 @@ changing-shapes path (``shapes``, ``shapes8``). Each returns the timing fields o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +48,9 @@ def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepare
     peak_mem_bytes = memory()
     eager_step = eager() if eager else None
     steps = {"backend": step, **({"eager": eager_step} if eager_step else {})}
+    started = time.perf_counter()
     all_stats = steady_state(steps, sync, cfg.profile, cfg.threads)
+    steady_wall_s = time.perf_counter() - started
     stats = all_stats["backend"]
     out = step()
     sync()
@@ -62,7 +65,7 @@ def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepare
         "achieved_bytes_per_s": nbytes / stats.median_s if nbytes else None,
         "final_loss": final_loss(work, case.scenario, out),
         "eager_step_median_s": all_stats["eager"].median_s if eager_step else stats.median_s,
-        "peak_mem_bytes": peak_mem_bytes,
+        "peak_mem_bytes": peak_mem_bytes, "steady_wall_s": steady_wall_s,
     }
 
 

@@ -34,11 +34,12 @@ COLUMNS = [
     "flops_per_step", "achieved_flops_per_s",
     "bytes_per_step", "achieved_bytes_per_s",  # least memory traffic, where a workload states it
     "case_wall_s",  # wall time of the whole case: build, compile, parity, warm-up, timing
+    "steady_wall_s",  # wall time of warm-up + timed blocks (every interleaved step together)
     # changing shapes (shapes, shapes8 scenarios): one pass over the batch-size sequence
     "sequence_s", "distinct_batch_sizes",
 ]  # fmt: skip
 # Columns added after the first runs were published: read as empty from older folders.
-LATER_COLUMNS = ("bytes_per_step", "achieved_bytes_per_s", "case_wall_s")
+LATER_COLUMNS = ("bytes_per_step", "achieved_bytes_per_s", "case_wall_s", "steady_wall_s")
 STATUSES = ("ok", "failed", "unsupported", "mismatch", "timeout")
 KEY = ["workload", "scenario", "backend", "device"]
 

@@ -7,8 +7,10 @@ import pandas as pd
 
 def summary_table(df: pd.DataFrame) -> str:
     """One line per case: status, median and IQR of the step (ms), throughput, GFLOP/s, the
-    first call (ms) and the speedup against eager timed interleaved in the same process
-    (blank unless ``ok``: a ``mismatch`` never shows a speedup)."""
+    first call (ms), eager's median timed interleaved with the case in its process
+    (``eager_ms``) and the speedup ``eager_ms / median_ms`` (blank unless ``ok``: a
+    ``mismatch`` never shows a speedup). Medians of different rows were taken minutes apart;
+    compare a row with its own ``eager_ms``, not with the eager row."""
     ok = df["status"] == "ok"
     out = pd.DataFrame({
         "workload": df["workload"], "scenario": df["scenario"], "backend": df["backend"],
@@ -18,6 +20,7 @@ def summary_table(df: pd.DataFrame) -> str:
         "samples/s": df["samples_per_s"],
         "GFLOP/s": df["achieved_flops_per_s"] / 1e9,
         "first_call_ms": df["first_call_s"] * 1e3,
+        "eager_ms": (df["eager_step_median_s"] * 1e3).where(ok),
         "speedup": (df["eager_step_median_s"] / df["step_median_s"]).where(ok),
     })
     return out.to_string(index=False, float_format=lambda v: f"{v:,.3g}", na_rep="")

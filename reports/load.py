@@ -25,6 +25,7 @@ COLUMNS = [
     "flops_per_step", "achieved_flops_per_s",
     "bytes_per_step", "achieved_bytes_per_s",  # least memory traffic, where a workload states it
     "case_wall_s",  # wall time of the whole case: build, compile, parity, warm-up, timing
+    "steady_wall_s",  # wall time of warm-up + timed blocks (every interleaved step together)
     "sequence_s", "distinct_batch_sizes",
 ]  # fmt: skip
 # Without these a row says nothing; every other column may be absent or empty (NaN).

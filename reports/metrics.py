@@ -103,6 +103,16 @@ def warm_savings(df: pd.DataFrame) -> pd.DataFrame:
     return out[cols]
 
 
+def step_on_eager_scale(m: pd.DataFrame, eager_row_step_s: float) -> pd.Series:
+    """Each row's step time (s) as ``eager_row_step_s / speedup``: the eager row's median
+    divided by the speedup measured against the row's own interleaved eager twin
+    (``eager_step_median_s``, see ``with_baseline``). Two medians taken in different cases
+    (minutes apart on a drifting machine) are thus never compared directly; for the eager
+    row itself it is its own median. ``m`` comes from ``with_baseline``."""
+    ratio = m["step_median_s"] / m["eager_step_median_s"]
+    return (eager_row_step_s * ratio).where(ratio > 0, m["step_median_s"])
+
+
 def cumulative_wall_s(first_call_s: float, step_s: float, steps: np.ndarray) -> np.ndarray:
     """Wall time (s) after ``steps`` training steps: the first call (which builds the graph)
     plus ``steps - 1`` steady-state steps of ``step_s`` seconds."""

@@ -96,8 +96,10 @@ def _horizon(crossings: list[float]) -> float:
 
 def cumulative_time(df: pd.DataFrame, ax: Axes) -> Axes:
     """Cumulative wall time (s) against training steps for one workload and device (the first
-    in ``df``): first_call_s + (n - 1) * step_median_s per ok backend, eager in black; a dot
-    where a backend's line crosses eager's (its wall-time break-even). Log-log axes."""
+    in ``df``): first_call_s + (n - 1) * step per ok backend, eager in black; a dot where a
+    backend's line crosses eager's (its wall-time break-even). A backend's step is put on the
+    eager row's scale (``metrics.step_on_eager_scale``), so its line and the speedup table
+    rest on the same in-process ratio. Log-log axes."""
     m = metrics.with_baseline(df[(df["scenario"] == "train") & (df["status"] == "ok")])
     m = m.dropna(subset=["first_call_s", "step_median_s"])
     if m.empty:
@@ -109,16 +111,17 @@ def cumulative_time(df: pd.DataFrame, ax: Axes) -> Axes:
     if eager.empty or eager["eager_status"].iloc[0] != "ok":
         return _no_data(ax, "no ok eager train row")
     e = eager.iloc[0]
-    cross = {r["backend"]: metrics.wall_time_crossing(r["first_call_s"], r["step_median_s"],
+    step = metrics.step_on_eager_scale(m, e["step_median_s"])
+    cross = {r["backend"]: metrics.wall_time_crossing(r["first_call_s"], step[i],
                                                       e["first_call_s"], e["step_median_s"])
-             for _, r in m.iterrows() if r["backend"] != "eager"}
+             for i, r in m.iterrows() if r["backend"] != "eager"}
     n = np.logspace(0, np.log10(_horizon(list(cross.values()))), 200)
-    for _, r in m.iterrows():
+    for i, r in m.iterrows():
         b = r["backend"]
-        ax.plot(n, metrics.cumulative_wall_s(r["first_call_s"], r["step_median_s"], n),
+        ax.plot(n, metrics.cumulative_wall_s(r["first_call_s"], step[i], n),
                 color=backend_color(b), linewidth=2.5 if b == "eager" else 1.2, label=b)
         if b in cross and np.isfinite(cross[b]) and cross[b] > 1:
-            y = metrics.cumulative_wall_s(r["first_call_s"], r["step_median_s"], cross[b])
+            y = metrics.cumulative_wall_s(r["first_call_s"], step[i], cross[b])
             ax.plot([cross[b]], [y], "o", color=backend_color(b), markersize=5)
             ax.annotate(fmt_steps(cross[b]), (cross[b], y), textcoords="offset points",
                         xytext=(4, -9), fontsize=6, color=backend_color(b))

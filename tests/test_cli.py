@@ -62,6 +62,8 @@ def test_quick_run_has_an_ok_row_per_case(quick_run):
                 "achieved_flops_per_s", "eager_step_median_s", "case_wall_s"]:
         assert (df[col] > 0).all(), col
     assert (df["case_wall_s"] > df["first_call_s"] + df["step_median_s"]).all()
+    assert (df["steady_wall_s"] > df["step_median_s"] * df["repeats"]).all()  # blocks + warm-up
+    assert (df["steady_wall_s"] < df["case_wall_s"]).all()
     assert (df["peak_mem_bytes"] >= 0).all()
     traffic = df.set_index("workload")["bytes_per_step"]  # stated by tensor_ops alone
     assert traffic["tensor_ops"] == 269_238_336 and traffic.drop("tensor_ops").isna().all()

@@ -204,6 +204,11 @@ def test_interleaved_eager_median_is_the_baseline(tmp_path):
     shown = _one(tables.compile_table(df).shown, backend="compile")
     assert (shown["eager step"], shown["compile phases"]) == ("12.0 ms",
                                                                "dynamo=0.40s backend=1.00s")
+    # the wall-time plot puts compile's step on the eager row's scale: 0.010 / (0.012 / 0.005)
+    scaled = metrics.step_on_eager_scale(metrics.with_baseline(df), 0.010)
+    by = dict(zip(metrics.with_baseline(df)["backend"], scaled, strict=True))
+    assert by["compile"] == pytest.approx(0.010 * 0.005 / 0.012)
+    assert (by["eager"], by["jit_trace"]) == (pytest.approx(0.010), pytest.approx(0.005))
 
 
 def test_step_time_units(df):
