@@ -187,6 +187,26 @@ def memory(df: pd.DataFrame) -> pd.DataFrame:
     return m
 
 
+def eager_drift(df: pd.DataFrame) -> pd.DataFrame:
+    """How much the machine's speed moved during a run, read off eager itself: per run,
+    device, workload and scenario, the eager step's median as timed in every ok steady-state
+    case (the eager row, and each backend's interleaved eager twin, ``eager_step_median_s``):
+    ``n`` (cases), ``min_s``, ``median_s``, ``max_s`` (seconds) and ``spread`` = max / min - 1
+    (dimensionless; 0.5 = the slowest reading of the same eager step was 50% above the
+    fastest). Speedups divide by the twin of their own case, so this drift cancels in them;
+    it does not cancel in a comparison of two rows' absolute times."""
+    keys = ["run_id", "device", "workload", "scenario"]
+    c = cases(df)
+    c = c[(c["status"] == "ok") & (c["eager_step_median_s"] > 0)]
+    cols = [*keys, "n", "min_s", "median_s", "max_s", "spread"]
+    if c.empty:
+        return pd.DataFrame(columns=cols)
+    out = c.groupby(keys, sort=False)["eager_step_median_s"].agg(
+        n="size", min_s="min", median_s="median", max_s="max").reset_index()
+    out["spread"] = out["max_s"] / out["min_s"] - 1
+    return out[cols]
+
+
 def bandwidth(df: pd.DataFrame, metas: list[dict]) -> pd.DataFrame:
     """Cases whose workload states its least memory traffic (``bytes_per_step``, bytes), with
     the run's measured roofline (``meta.json``): ``copy_bytes_per_s`` and

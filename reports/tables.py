@@ -255,6 +255,22 @@ def bandwidth_table(df: pd.DataFrame, metas: list[dict[str, Any]]) -> Table:
     return Table("bandwidth", "Memory bandwidth reached", note, shown, tidy)
 
 
+def drift_table(df: pd.DataFrame) -> Table:
+    """The same eager step timed in every case of a workload: how far the machine drifted."""
+    tidy = metrics.eager_drift(df)
+    shown = tidy[["run_id", "device", "workload", "scenario"]].copy()
+    shown["cases"] = [fmt_count(n) for n in tidy["n"]]
+    for col, header in (("min_s", "fastest"), ("median_s", "median"), ("max_s", "slowest")):
+        shown[header] = [fmt_time(v) for v in tidy[col]]
+    shown["spread"] = [_percent(v) for v in tidy["spread"]]
+    note = ("Eager's median step as timed alongside each case of the run (its own row and "
+            "every backend's interleaved eager twin); spread = slowest / fastest - 1. Each "
+            "speedup divides by its own case's twin, so this drift cancels in it, but not "
+            "between two rows' absolute times.")
+    return Table("drift", "Machine drift: one eager step, timed in every case", note, shown,
+                 tidy)
+
+
 def failures_table(df: pd.DataFrame) -> Table:
     """Every case whose status is not ``ok``, with the reason the bench recorded."""
     bad = df[df["status"] != "ok"].reset_index(drop=True)
@@ -298,6 +314,6 @@ def build_tables(df: pd.DataFrame, metas: list[dict[str, Any]]) -> list[Table]:
     return [
         speedup_table(df), geomean_table(df), timing_table(df), compile_table(df),
         shapes_table(df), debug_table(df), memory_table(df), bandwidth_table(df, metas),
-        failures_table(df),
+        drift_table(df), failures_table(df),
         environment_table(metas),
     ]  # fmt: skip

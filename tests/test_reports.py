@@ -204,6 +204,11 @@ def test_interleaved_eager_median_is_the_baseline(tmp_path):
     shown = _one(tables.compile_table(df).shown, backend="compile")
     assert (shown["eager step"], shown["compile phases"]) == ("12.0 ms",
                                                                "dynamo=0.40s backend=1.00s")
+    drift = metrics.eager_drift(df).iloc[0]  # eager read 0.010 (its row) and 0.012 (twin)
+    assert (drift["n"], drift["min_s"], drift["max_s"]) == (2, 0.010, 0.012)
+    assert drift["spread"] == pytest.approx(0.2)
+    shown = _one(tables.drift_table(df).shown, workload="w")
+    assert (shown["cases"], shown["slowest"], shown["spread"]) == ("2", "12.0 ms", "20%")
     # the wall-time plot puts compile's step on the eager row's scale: 0.010 / (0.012 / 0.005)
     scaled = metrics.step_on_eager_scale(metrics.with_baseline(df), 0.010)
     by = dict(zip(metrics.with_baseline(df)["backend"], scaled, strict=True))
@@ -361,7 +366,7 @@ def test_build_writes_every_file(built):
     html = (out / "report.html").read_text()
     md = (out / "report.md").read_text()
     names = ["verdict", "speedup", "speedup_geomean", "step_time", "compile_cost", "shapes",
-             "debug", "memory", "bandwidth", "not_ok", "environment"]  # fmt: skip
+             "debug", "memory", "bandwidth", "drift", "not_ok", "environment"]  # fmt: skip
     for name in names:
         assert (out / f"{name}.csv").stat().st_size > 0
         assert (out / f"{name}_tidy.csv").stat().st_size > 0
