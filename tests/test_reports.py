@@ -303,17 +303,18 @@ def test_verdict_sentences(df):
     v = verdict.build_verdict(df)
     frame = v.table.tidy
     mlp = _one(frame, device="cpu", workload="mlp", scenario="train")
-    assert (mlp["fastest"], mlp["claim_holds"]) == ("compile", True)
+    assert (mlp["fastest"], mlp["claim"]) == ("compile", verdict.HOLDS)
     assert mlp["fastest_speedup"] == pytest.approx(2.0)
     text = "\n".join(v.cells)
     assert "mlp / train / cpu: the fastest correct backend is compile at 5.00 ms per step, " \
-           "2.00x eager (10.0 ms); its 2.00 s of compilation pays for itself after 400 steps" \
-           in text
+           "2.00x the eager step timed alongside it (10.0 ms); its 2.00 s of compilation " \
+           "pays for itself after 400 steps" in text
     assert "Not counted: jit_script mismatch; export_aoti unsupported." in text
     assert "cnn / train / cpu: eager failed" in text
     assert "(with a warm compile cache 500 ms, after 100 steps)" in text
     assert "In JAX, jax_jit runs at 5.00x jax_eager." in text
-    assert any("holds in 4 of 4" in s for s in v.summary)  # mlp train/infer/debug, cuda train
+    assert any("holds in 4 of 4 workload x scenario x device cells (cpu: 3 hold, 0 not, 0 "
+               "within noise; cuda: 1 hold" in s for s in v.summary)  # mlp train/infer/debug
     warm = ("compile 3.00 s -> 750 ms (75% less) over 2 cases, jax_jit 300 ms -> 100 ms "
             "(67% less) over 1 case.")
     assert any(warm in s for s in v.summary)
@@ -326,6 +327,14 @@ def test_verdict_sentences(df):
             "recompiles, the pass takes 4.00 s (0.05x eager's 200 ms).") in debug
     assert "compile_dynamic on mlp/cpu: shapes (2 distinct batch sizes) 0 recompiles" in debug
     assert "shapes8 failed." in debug
+
+
+@pytest.mark.parametrize(("speedup", "claim"), [
+    (1.05, verdict.HOLDS), (2.0, verdict.HOLDS), (1.049, verdict.TIE), (1.0, verdict.TIE),
+    (0.953, verdict.TIE), (1 / 1.05, verdict.FAILS), (0.5, verdict.FAILS),
+    (float("nan"), None)])
+def test_claim_needs_more_than_the_noise(speedup, claim):
+    assert verdict.judge_claim(speedup) == claim
 
 
 def test_plot_functions_take_df_and_ax(df):
