@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -155,6 +156,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown order {args.order!r}; valid: {', '.join(ORDERS)}")
     if args.isolation not in (None, *ISOLATIONS):
         raise UsageError(f"unknown isolation {args.isolation!r}; valid: {', '.join(ISOLATIONS)}")
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be a positive integer, got {args.threads}; "
+                         f"omit it for all {torch.get_num_threads()} threads")
     if args.resume and not args.out:
         raise UsageError("--resume needs --out: the run folder to complete")
     cases = case_matrix(parse_names(args.workloads, WORKLOADS, "workload"),
@@ -165,6 +169,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.data_root is not None:
         mnist_datasets(args.data_root)  # a missing or truncated file fails here, before timing
     threads = args.threads or torch.get_num_threads()
+    # a run started in the background (``nohup ... &``) inherits SIGINT ignored: restore
+    # Python's handler so that Ctrl-C or ``kill -INT`` still stops it with results kept
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     profile = PROFILES[args.profile]
     timeout_s = args.timeout or profile.case_timeout_s
     out = Path(args.out) if args.out else None

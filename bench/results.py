@@ -48,6 +48,9 @@ def _atomic_write(path: Path, write) -> None:
     """Call ``write(tmp_path)`` then rename the temporary file over ``path``."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would make results unreadable to others
     try:
         write(tmp)
         os.replace(tmp, path)

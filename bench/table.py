@@ -5,12 +5,18 @@ from __future__ import annotations
 import pandas as pd
 
 
+def _short(reason: str, width: int = 60) -> str:
+    return reason if len(reason) <= width else reason[: width - 3] + "..."
+
+
 def summary_table(df: pd.DataFrame) -> str:
     """One line per case: status, median and IQR of the step (ms), throughput, GFLOP/s, the
     first call (ms), eager's median timed interleaved with the case in its process
     (``eager_ms``) and the speedup ``eager_ms / median_ms`` (blank unless ``ok``: a
-    ``mismatch`` never shows a speedup). Medians of different rows were taken minutes apart;
-    compare a row with its own ``eager_ms``, not with the eager row."""
+    ``mismatch`` never shows a speedup), and for a row that is not ``ok`` the start of its
+    reason (``why``; the whole reason is in ``results.csv``'s ``error``). Medians of
+    different rows were taken minutes apart; compare a row with its own ``eager_ms``, not
+    with the eager row."""
     ok = df["status"] == "ok"
     out = pd.DataFrame({
         "workload": df["workload"], "scenario": df["scenario"], "backend": df["backend"],
@@ -22,5 +28,6 @@ def summary_table(df: pd.DataFrame) -> str:
         "first_call_ms": df["first_call_s"] * 1e3,
         "eager_ms": (df["eager_step_median_s"] * 1e3).where(ok),
         "speedup": (df["eager_step_median_s"] / df["step_median_s"]).where(ok),
+        "why": df["error"].where(~ok).map(_short, na_action="ignore"),
     })
     return out.to_string(index=False, float_format=lambda v: f"{v:,.3g}", na_rep="")

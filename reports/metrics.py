@@ -31,6 +31,14 @@ def case_index(df: pd.DataFrame) -> list[str]:
     return cols
 
 
+def ci_halfwidth_fraction(r: pd.Series) -> float:
+    """Half the width of a case's 95% interval of the median over the median (dimensionless;
+    0.02 = +-2%), NaN where not recorded."""
+    if pd.isna(r["step_ci_low_s"]) or pd.isna(r["step_ci_high_s"]) or not r["step_median_s"] > 0:
+        return float("nan")
+    return (r["step_ci_high_s"] - r["step_ci_low_s"]) / 2 / r["step_median_s"]
+
+
 def with_baseline(df: pd.DataFrame, baseline: str = "eager") -> pd.DataFrame:
     """``df`` with the baseline backend's ``status``, ``first_call_s`` and ``peak_mem_bytes``
     of the same run, workload, scenario and device added as ``eager_*`` columns (NaN when
@@ -176,13 +184,19 @@ def shapes_summary(df: pd.DataFrame) -> pd.DataFrame:
     return m
 
 
+MIN_RATIO_BASE_BYTES = 2**20  # an eager peak under 1 MiB gives no meaningful ratio
+
+
 def memory(df: pd.DataFrame) -> pd.DataFrame:
     """Cases (every scenario) with a measured ``peak_mem_bytes`` (on a GPU the allocator's
     peak, on the CPU the rise of the process's peak RSS), with ``mem_ratio`` = peak / eager's
-    peak of the same run, workload, scenario and device (dimensionless) where both are ok."""
+    peak of the same run, workload, scenario and device (dimensionless) where both are ok and
+    eager's peak is at least ``MIN_RATIO_BASE_BYTES`` (a CPU RSS rise of a few KiB would
+    make a ratio of thousands)."""
     m = with_baseline(df)
     m = m[m["peak_mem_bytes"].notna()].reset_index(drop=True)
-    valid = (m["status"] == "ok") & (m["eager_status"] == "ok") & (m["eager_peak_mem_bytes"] > 0)
+    valid = ((m["status"] == "ok") & (m["eager_status"] == "ok")
+             & (m["eager_peak_mem_bytes"] >= MIN_RATIO_BASE_BYTES))
     m["mem_ratio"] = (m["peak_mem_bytes"] / m["eager_peak_mem_bytes"]).where(valid)
     return m
 

@@ -96,6 +96,12 @@ def geomean_table(df: pd.DataFrame) -> Table:
         columns="shown"))
 
 
+def _ci_cell(r: pd.Series) -> str:
+    """The median's 95% interval as +- percent of the median (half its width)."""
+    half = metrics.ci_halfwidth_fraction(r)
+    return MISSING if pd.isna(half) else f"+-{half * 100:.1f}%"
+
+
 def timing_table(df: pd.DataFrame) -> Table:
     """Step time median and IQR, throughput and achieved FLOP/s per case."""
     c = metrics.cases(df)
@@ -103,13 +109,17 @@ def timing_table(df: pd.DataFrame) -> Table:
         "batch": lambda r: fmt_count(r["batch_size"]),
         "step median": lambda r: fmt_time(r["step_median_s"]),
         "step IQR": lambda r: fmt_time(r["step_iqr_s"]),
+        "95% CI": lambda r: _ci_cell(r),
         "throughput": lambda r: fmt_rate(r["samples_per_s"]),
         "achieved": lambda r: fmt_gflops(r["achieved_flops_per_s"]),
     })
     cols = ["batch_size", "step_median_s", "step_iqr_s", "samples_per_s", "achieved_flops_per_s"]
     tidy = c[[*metrics.case_index(c), "backend", "status", *cols]]
-    note = ("Median and interquartile range of the steady-state step; throughput in samples "
-            "per second; achieved GFLOP/s = analytic FLOPs per step / median step time.")
+    note = ("Median and interquartile range of the steady-state step; 95% CI = half the width "
+            "of the median's order-statistic interval, as a percentage of the median (the "
+            "timer stops at +-2% quick, +-1% full, or at its time cap: a wider interval means "
+            "the cap came first); throughput in samples per second; achieved GFLOP/s = "
+            "analytic FLOPs per step / median step time.")
     return Table("step_time", "Step time, throughput, FLOP/s", note, shown, tidy)
 
 
@@ -131,8 +141,10 @@ def compile_table(df: pd.DataFrame) -> Table:
             "eager_step_median_s", "break_even_steps", "break_even_warm_steps",
             "compile_phases"]  # fmt: skip
     tidy = b[[*metrics.case_index(b), "backend", "status", *cols]]
-    note = ("Cold: a fresh process with empty compile caches; warm: a fresh process whose "
-            "Inductor/JAX caches the cold one filled. Break-even = compile time / (eager step "
+    note = ("Cold: empty compile caches (a fresh process per case, or in an in-process run "
+            "a fresh temporary cache after the compilers' one-time start-up; see the "
+            "environment table's isolation); warm: a fresh process whose Inductor/JAX caches "
+            "the cold one filled (process isolation only). Break-even = compile time / (eager step "
             "- backend step): the steps after which the compiled backend has paid for its "
             "compilation; 'never' when its step is not faster than eager's; '-' when not "
             "measured or not applicable.")

@@ -20,6 +20,7 @@ from models import WORKLOADS
         (["run", "--scenarios", "serve"], "train, infer"),
         (["run", "--profile", "forever"], "quick, full"),
         (["run", "--device", "tpu"], "cpu, cuda"),
+        (["run", "--threads", "0"], "positive integer"),
         (["reproduce", "--workload", "resnet50"], "mnist_cnn"),
         (["frobnicate"], "list"),
     ],

@@ -306,9 +306,9 @@ def test_verdict_sentences(df):
     assert (mlp["fastest"], mlp["claim"]) == ("compile", verdict.HOLDS)
     assert mlp["fastest_speedup"] == pytest.approx(2.0)
     text = "\n".join(v.cells)
-    assert "mlp / train / cpu: the fastest correct backend is compile at 5.00 ms per step, " \
-           "2.00x the eager step timed alongside it (10.0 ms); its 2.00 s of compilation " \
-           "pays for itself after 400 steps" in text
+    assert "mlp / train / cpu: the highest speedup among correct backends is compile's, " \
+           "2.00x: 5.00 ms per step against 10.0 ms for the eager step timed alongside it; " \
+           "its 2.00 s of compilation pays for itself after 400 steps" in text
     assert "Not counted: jit_script mismatch; export_aoti unsupported." in text
     assert "cnn / train / cpu: eager failed" in text
     assert "(with a warm compile cache 500 ms, after 100 steps)" in text
@@ -335,6 +335,26 @@ def test_verdict_sentences(df):
     (float("nan"), None)])
 def test_claim_needs_more_than_the_noise(speedup, claim):
     assert verdict.judge_claim(speedup) == claim
+
+
+def test_claim_speedup_shows_the_side_of_the_threshold():
+    # 0.9536 rounds to 0.95x, which reads as "does not hold" (<= 0.952); it is within noise
+    assert verdict.fmt_claim_speedup(0.9536) == "0.954x"
+    assert verdict.judge_claim(0.9536) == verdict.TIE
+    assert (verdict.fmt_claim_speedup(2.0), verdict.fmt_claim_speedup(0.5)) == ("2.00x", "0.50x")
+
+
+def test_ci_and_tiny_memory_base(tmp_path):
+    r = ("t", "cpu", "w")
+    rows = [_row(*r, "infer", "eager", step=0.010, step_ci_low_s=0.0099, step_ci_high_s=0.0103,
+                 peak_mem_bytes=4096),
+            _row(*r, "infer", "compile", step=0.005, step_ci_low_s=0.004, step_ci_high_s=0.007,
+                 peak_mem_bytes=8 * MIB)]
+    df = load_runs([write_run(tmp_path / "t", rows)]).results
+    shown = tables.timing_table(df).shown.set_index("backend")["95% CI"]
+    assert (shown["eager"], shown["compile"]) == ("+-2.0%", "+-30.0%")  # (0.0103-0.0099)/2/0.01
+    mem = metrics.memory(df).set_index("backend")["mem_ratio"]
+    assert mem.isna().all()  # eager rose 4 KiB: no ratio of 2,048
 
 
 def test_plot_functions_take_df_and_ax(df):
