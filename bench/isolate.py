@@ -81,7 +81,10 @@ def run_isolated(case: Case, cfg: RunConfig, references: Path,
                    "error": f"no result within {timeout_s:g} s" if why == "timeout" else why}
             return row, []
         row = result["row"]
-        if cfg.profile.warm_compile and BACKENDS[case.backend].compiles and row["status"] == "ok":
+        if (cfg.profile.warm_compile and BACKENDS[case.backend].compiles
+                and row["status"] == "ok" and row.get("compile_s") is not None):
+            # warm only where a cold compile_s is reported (not the shape sequences, whose
+            # first call is one step of the timed pass)
             warm, _ = _spawn({**spec, "warm": True}, folder, timeout_s)
             if warm is not None:
                 row["compile_warm_s"] = max(warm["first_call_s"] - row["step_median_s"], 0.0)

@@ -113,7 +113,8 @@ def timing_table(df: pd.DataFrame) -> Table:
         "throughput": lambda r: fmt_rate(r["samples_per_s"]),
         "achieved": lambda r: fmt_gflops(r["achieved_flops_per_s"]),
     })
-    cols = ["batch_size", "step_median_s", "step_iqr_s", "samples_per_s", "achieved_flops_per_s"]
+    cols = ["batch_size", "step_median_s", "step_iqr_s", "step_ci_low_s", "step_ci_high_s",
+            "samples_per_s", "achieved_flops_per_s"]
     tidy = c[[*metrics.case_index(c), "backend", "status", *cols]]
     note = ("Median and interquartile range of the steady-state step; 95% CI = half the width "
             "of the median's order-statistic interval, as a percentage of the median (the "

@@ -104,3 +104,23 @@ def test_merge_refuses_a_case_measured_twice(tmp_path, capsys):
     assert main(["merge", str(tmp_path / "a"), str(tmp_path / "b"), "--out",
                  str(tmp_path / "m")]) == 2
     assert "measured twice" in capsys.readouterr().err
+
+
+def test_warm_compile_only_where_a_cold_compile_is_reported(tmp_path):
+    """A second process reuses the cold one's caches and times the first call again
+    (``compile_warm_s``) for a steady-state case; a shape sequence reports no cold
+    ``compile_s``, so it gets no warm one either."""
+    from dataclasses import replace
+
+    from bench.case import Case, RunConfig
+    from bench.isolate import run_isolated
+    from bench.profiles import PROFILES
+    from models import WorkloadConfig
+
+    cfg = RunConfig("warm", "cpu", replace(PROFILES["quick"], warm_compile=True), 1,
+                    WorkloadConfig())
+    rows = {s: run_isolated(Case("manual_mlp", s, "jit_trace", "cpu"), cfg, tmp_path, 120)[0]
+            for s in ("infer", "shapes")}
+    assert rows["infer"]["status"] == "ok" and rows["infer"]["compile_s"] is not None
+    assert rows["infer"]["compile_warm_s"] >= 0
+    assert rows["shapes"]["status"] == "ok" and rows["shapes"].get("compile_warm_s") is None
