@@ -2,7 +2,7 @@
 cases ok in both, the change of the absolute step median and of the speedup (the ratio to the
 eager twin timed in the same process), and of each backend's geometric-mean speedup.
 
-    python scripts/repeatability.py RUN_A RUN_B [--over-s 1e-3] [--within 0.05]
+    PYTHONPATH=. python scripts/repeatability.py RUN_A RUN_B [--over-s 1e-3] [--within 0.05]
 
 Changes are |b / a - 1|; "over" counts only cases whose step in RUN_A is above --over-s.
 """
@@ -14,7 +14,7 @@ import argparse
 import numpy as np
 import pandas as pd
 
-KEY = ["workload", "scenario", "backend", "device"]
+from bench.results import KEY, read_results
 
 
 def _changes(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
@@ -40,7 +40,7 @@ def main() -> None:
     p.add_argument("--over-s", type=float, default=1e-3)
     p.add_argument("--within", type=float, default=0.05)
     args = p.parse_args()
-    m = _changes(pd.read_csv(f"{args.run_a}/results.csv"), pd.read_csv(f"{args.run_b}/results.csv"))
+    m = _changes(read_results(args.run_a), read_results(args.run_b))
     over = m[m["step_median_s_a"] > args.over_s]
     print(_line(f"absolute step median, cases over {args.over_s:g} s", over["step_change"],
                 args.within))
