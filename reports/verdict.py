@@ -125,10 +125,11 @@ def _where(r: pd.Series) -> str:
 
 
 def _more_or_less(speedup: float) -> str:
-    """2.0 -> "50% less time per step"; 0.5 -> "100% more time per step"."""
-    if speedup >= 1:
-        return f"{(1 - 1 / speedup) * 100:.0f}% less time per step"
-    return f"{(1 / speedup - 1) * 100:.0f}% more time per step"
+    """2.0 -> "50% less time per step"; 0.5 -> "100% more time per step"; under 10% with one
+    decimal (0.9536 -> "4.9% more"), so that a tie never reads as the 5% it is less than."""
+    pct = (1 - 1 / speedup if speedup >= 1 else 1 / speedup - 1) * 100
+    text = f"{pct:.1f}%" if pct < 10 else f"{pct:.0f}%"
+    return f"{text} {'less' if speedup >= 1 else 'more'} time per step"
 
 
 def _claim_sentence(r: pd.Series) -> str:

@@ -340,6 +340,8 @@ def test_claim_needs_more_than_the_noise(speedup, claim):
 def test_claim_speedup_shows_the_side_of_the_threshold():
     # 0.9536 rounds to 0.95x, which reads as "does not hold" (<= 0.952); it is within noise
     assert verdict.fmt_claim_speedup(0.9536) == "0.954x"
+    assert verdict._more_or_less(0.9536) == "4.9% more time per step"  # not "5%"
+    assert verdict._more_or_less(2.0) == "50% less time per step"
     assert verdict.judge_claim(0.9536) == verdict.TIE
     assert (verdict.fmt_claim_speedup(2.0), verdict.fmt_claim_speedup(0.5)) == ("2.00x", "0.50x")
 
