@@ -42,7 +42,7 @@ def bench_cpu(session: nox.Session) -> None:
 def bench_gpu(session: nox.Session) -> None:
     """Run the benchmark matrix on CUDA (args go to `python -m bench run`; exits 2 without
     a GPU). On a machine that cannot install, run it as `nox -s bench-gpu --no-venv` (the
-    current environment); on a short lease add `-- --profile quick --in-process`."""
+    current environment); on a short lease add `-- --profile quick --isolation in-process`."""
     if shutil.which("nvidia-smi") is None or subprocess.run(
             ["nvidia-smi", "-L"], capture_output=True).returncode != 0:
         print("nox -s bench-gpu: error: no CUDA GPU here (nvidia-smi finds none); "

@@ -1,5 +1,5 @@
 """What one measurement is (``Case``), the settings a run shares (``RunConfig``), and the case
-matrix with its deterministic sharding."""
+matrix (from names checked against a registry) with its deterministic sharding."""
 
 from __future__ import annotations
 
@@ -22,15 +22,16 @@ class Case:
 
     @property
     def label(self) -> str:
+        """``workload/scenario/backend/device``: the case's name in messages and progress."""
         return f"{self.workload}/{self.scenario}/{self.backend}/{self.device}"
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Settings shared by every case of a run (every backend gets the same)."""
+    """Settings shared by every case of a run (every backend gets the same); each case names
+    its own device."""
 
     run_id: str
-    device: str
     profile: Profile
     threads: int  # torch intra-op threads, the same for every backend
     workload: WorkloadConfig = WorkloadConfig()  # shapes, seed, data root (device set per case)
@@ -38,18 +39,34 @@ class RunConfig:
 
     def to_json(self) -> dict:
         """The run settings a case worker process needs (the notes' shapes are implied)."""
-        return {"run_id": self.run_id, "device": self.device, "profile": self.profile.name,
-                "threads": self.threads, "data_root": self.workload.data_root,
-                "seed": self.workload.seed, "tf32": self.tf32}
+        return {"run_id": self.run_id, "profile": self.profile.name, "threads": self.threads,
+                "data_root": self.workload.data_root, "seed": self.workload.seed,
+                "tf32": self.tf32}
 
     @classmethod
     def from_json(cls, d: dict) -> RunConfig:
+        """The settings ``to_json`` wrote (``tf32`` off when absent)."""
         wcfg = WorkloadConfig(data_root=d["data_root"], seed=d["seed"])
-        return cls(d["run_id"], d["device"], PROFILES[d["profile"]], d["threads"], wcfg,
-                   d.get("tf32", False))
+        return cls(d["run_id"], PROFILES[d["profile"]], d["threads"], wcfg, d.get("tf32", False))
 
 
 ORDERS = ("workload", "backend")
+
+
+def parse_names(text: str, valid, kind: str) -> list[str]:
+    """A comma-separated list of names (or ``all``) checked against ``valid``.
+
+    Raises ``UsageError`` naming the first unknown name and the valid choices.
+    """
+    if text == "all":
+        return list(valid)
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for n in names:
+        if n not in valid:
+            raise UsageError(f"unknown {kind} {n!r}; valid: {', '.join(valid)}, all")
+    if not names:
+        raise UsageError(f"no {kind} given; valid: {', '.join(valid)}, all")
+    return names
 
 
 def case_matrix(workloads, scenarios, backends, device: str,

@@ -1,24 +1,43 @@
 """``python -m bench``: list what can run, run the benchmark matrix, reproduce the notes.
 
 Bad input ends with one line on stderr naming the problem and the valid choices, exit 2.
+``run`` goes validate -> plan -> execute: every check on the arguments comes before anything
+is measured or written; the plan holds the cases, the settings and the run's ``meta.json``,
+built once; executing it writes the run folder.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
+import functools
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from bench.backends import BACKENDS
+from bench.case import ORDERS, Case, RunConfig, case_matrix, parse_names, parse_shard, shard
 from bench.device import DEVICES, available_devices, check_device
 from bench.errors import UsageError
+from bench.isolate import run_in_process, run_isolated
+from bench.meta import collect_meta
+from bench.notes.reproduce import reproduce
+from bench.precision import apply_precision
 from bench.profiles import PROFILES
-from models import SCENARIOS, WORKLOADS, DataError, WorkloadConfig
+from bench.regress.compare import compare_runs
+from bench.regress.export import export
+from bench.regress.history import append_history
+from bench.regress.merge import merge
+from bench.results import ResultsWriter, rows_frame
+from bench.roofline import measure_roofline
+from bench.runner import run_matrix
+from bench.schema import SCENARIOS, RunFolderError, read_meta
+from bench.table import summary_table
+from models import WORKLOADS, DataError, WorkloadConfig
+from models.data import mnist_datasets
 
 ISOLATIONS = ("process", "in-process")
 
@@ -30,27 +49,15 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def parse_names(text: str, valid, kind: str) -> list[str]:
-    """A comma-separated list of names (or ``all``) checked against ``valid``.
-
-    Raises ``UsageError`` naming the first unknown name and the valid choices.
-    """
-    if text == "all":
-        return list(valid)
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    for n in names:
-        if n not in valid:
-            raise UsageError(f"unknown {kind} {n!r}; valid: {', '.join(valid)}, all")
-    if not names:
-        raise UsageError(f"no {kind} given; valid: {', '.join(valid)}, all")
-    return names
+# --- the parser: one function per subcommand ---------------------------------------------
+def _add_list(sub) -> None:
+    p = sub.add_parser("list", help="workloads, scenarios, backends and devices available here")
+    p.set_defaults(func=lambda args: cmd_list())
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m bench", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", parser_class=_Parser, required=True)
-    sub.add_parser("list", help="workloads, scenarios, backends and devices available here")
+def _add_run(sub) -> None:
     r = sub.add_parser("run", help="run the benchmark matrix and write a run folder")
+    r.set_defaults(func=cmd_run)
     r.add_argument("--device", default="cpu", help=f"one of {', '.join(DEVICES)}")
     r.add_argument("--workloads", default="all", help="comma-separated names, or all")
     r.add_argument("--backends", default="eager", help="comma-separated names, or all")
@@ -77,22 +84,40 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--history", default=None, metavar="DIR",
                    help="after the run, copy results.csv and meta.json to "
                         "DIR/<utc date>_<git commit>/")
+
+
+def _add_compare(sub) -> None:
     c = sub.add_parser("compare", help="compare two runs; exit 1 on a regression")
+    c.set_defaults(func=lambda args: compare_runs(args.baseline, args.current, args.threshold,
+                                                  args.absolute))
     c.add_argument("baseline", help="the baseline run folder")
     c.add_argument("current", help="the run folder to check")
     c.add_argument("--threshold", type=float, default=0.10,
                    help="smallest change that counts, as a fraction (default 0.10: 10%%)")
     c.add_argument("--absolute", action="store_true",
                    help="gate raw step times too (only when both runs used the same machine)")
+
+
+def _add_export(sub) -> None:
     e = sub.add_parser("export", help="write a run's ok rows for a benchmark dashboard")
+    e.set_defaults(func=lambda args: export(Path(args.run_dir), args.format, args.out))
     e.add_argument("run_dir", help="a run folder")
     e.add_argument("--format", default="github-action-benchmark",
                    help="github-action-benchmark (tool: customSmallerIsBetter)")
     e.add_argument("--out", default=None, help="the JSON file (default: stdout)")
+
+
+def _add_merge(sub) -> None:
     m = sub.add_parser("merge", help="join shard folders into one run")
+    m.set_defaults(func=lambda args: merge([Path(d) for d in args.dirs], Path(args.out)))
     m.add_argument("dirs", nargs="+", help="run folders written by --shard")
     m.add_argument("--out", required=True, help="the merged run folder")
+
+
+def _add_reproduce(sub) -> None:
     g = sub.add_parser("reproduce", help="train like the notes; print loss (and accuracy)")
+    g.set_defaults(func=lambda args: reproduce(args.workload, args.epochs, args.data_root,
+                                               args.seed, args.preview))
     g.add_argument("--workload", default="all", help="a workload name, or all")
     g.add_argument("--epochs", type=int, default=None, help="default: the notes' (CNN: 2)")
     g.add_argument("--data-root", default=None, help="a torchvision MNIST root (no download)")
@@ -100,10 +125,25 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--preview", default=None, metavar="FILE.png",
                    help="after training mnist_cnn, save 4 random test images with their "
                         "predicted and real labels")
+
+
+SUBCOMMANDS = (_add_list, _add_run, _add_compare, _add_export, _add_merge, _add_reproduce)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m bench`` parser; each subcommand's ``func(args)`` returns the exit
+    status. Its errors raise ``UsageError`` (one line) instead of exiting."""
+    p = _Parser(prog="python -m bench", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, required=True)
+    for add in SUBCOMMANDS:
+        add(sub)
     return p
 
 
+# --- list ----------------------------------------------------------------------------------
 def cmd_list() -> int:
+    """Print the registered workloads (with the notes' section), scenarios, backends, the
+    devices present here and the profiles; exit status 0."""
     print("workloads:")
     for name, cls in WORKLOADS.items():
         print(f"  {name:<16} notes: {cls.section}")
@@ -114,48 +154,37 @@ def cmd_list() -> int:
     return 0
 
 
-def _start_meta(out: Path | None, resume: bool, device: str, threads: int, profile: str) -> dict:
-    """A new run's meta, or on ``--resume`` one that keeps the folder's run id and warnings,
-    after checking that the folder was measured on the same device."""
-    from bench.meta import collect_meta
+# --- run: validate -> plan -> execute --------------------------------------------------------
+@dataclass(frozen=True)
+class RunPlan:
+    """What a ``run`` will do, decided before any case is measured: the ``cases`` in order,
+    the settings they share, the run folder ``out``, its ``meta.json`` (complete), the
+    per-case timeout in seconds and whether cases run in this process."""
 
-    meta_path = out / "meta.json" if out else None
-    old = json.loads(meta_path.read_text()) if resume and meta_path.exists() else None
-    if old is not None and old.get("device") != device:
-        raise UsageError(f"cannot resume {out}: it was measured on {old.get('device')}, "
-                         f"not {device}")
-    run_id = (old or {}).get("run_id") or (
-        dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{device}")
-    meta = collect_meta(run_id, device, threads, profile)
-    if old is not None:
-        meta["warnings"] = old.get("warnings", [])
-        meta["resumed_from"] = old.get("utc_time")
-        meta["invocations"] = old.get("invocations") or [_invocation(old)]
-    return meta
+    cases: list[Case]
+    cfg: RunConfig
+    out: Path
+    meta: dict[str, Any]
+    timeout_s: float
+    in_process: bool
+    resume: bool = False
+    history: str | None = None
 
 
-def _invocation(meta: dict) -> dict:
-    """What one ``run`` call of a (possibly resumed) run folder was: when, how, how isolated."""
-    return {k: meta.get(k) for k in ("utc_time", "git_commit", "command", "isolation")}
+def _check_choice(kind: str, value: str, valid) -> None:
+    if value not in valid:
+        raise UsageError(f"unknown {kind} {value!r}; valid: {', '.join(valid)}")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from bench.case import ORDERS, RunConfig, case_matrix, parse_shard, shard
-    from bench.isolate import run_in_process, run_isolated
-    from bench.precision import apply_precision
-    from bench.results import ResultsWriter, rows_frame
-    from bench.roofline import measure_roofline
-    from bench.runner import run_matrix
-    from bench.table import summary_table
-    from models.data import mnist_datasets
-
+def validate_run(args: argparse.Namespace) -> tuple[str, list[Case]]:
+    """The device and the cases of this shard, after checking every argument of ``run`` (and
+    the MNIST files of ``--data-root``). Raises ``UsageError`` (or ``DataError``) on the
+    first bad one; nothing is measured or written before."""
     device = check_device(args.device)
-    if args.profile not in PROFILES:
-        raise UsageError(f"unknown profile {args.profile!r}; valid: {', '.join(PROFILES)}")
-    if args.order not in ORDERS:
-        raise UsageError(f"unknown order {args.order!r}; valid: {', '.join(ORDERS)}")
-    if args.isolation not in (None, *ISOLATIONS):
-        raise UsageError(f"unknown isolation {args.isolation!r}; valid: {', '.join(ISOLATIONS)}")
+    _check_choice("profile", args.profile, PROFILES)
+    _check_choice("order", args.order, ORDERS)
+    if args.isolation is not None:
+        _check_choice("isolation", args.isolation, ISOLATIONS)
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be a positive integer, got {args.threads}; "
                          f"omit it for all {torch.get_num_threads()} threads")
@@ -168,75 +197,88 @@ def cmd_run(args: argparse.Namespace) -> int:
     cases = shard(cases, *parse_shard(args.shard))
     if args.data_root is not None:
         mnist_datasets(args.data_root)  # a missing or truncated file fails here, before timing
-    threads = args.threads or torch.get_num_threads()
-    # a run started in the background (``nohup ... &``) inherits SIGINT ignored: restore
-    # Python's handler so that Ctrl-C or ``kill -INT`` still stops it with results kept
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    return device, cases
+
+
+def _previous_meta(out: Path, device: str) -> dict[str, Any] | None:
+    """The ``meta.json`` of the folder a ``--resume`` completes (None when it has none).
+    Raises ``UsageError`` when it was measured on another device."""
+    old = read_meta(out)
+    if old is not None and old.get("device") != device:
+        raise UsageError(f"cannot resume {out}: it was measured on {old.get('device')}, "
+                         f"not {device}")
+    return old
+
+
+def plan_run(args: argparse.Namespace, device: str, cases: list[Case]) -> RunPlan:
+    """The plan of a validated ``run``: applies the precision policy, measures the roofline
+    and builds the run's meta (keeping a resumed folder's run id, warnings, invocations)."""
     profile = PROFILES[args.profile]
-    timeout_s = args.timeout or profile.case_timeout_s
+    threads = args.threads or torch.get_num_threads()
     out = Path(args.out) if args.out else None
-    apply_precision(args.tf32)
-    meta = _start_meta(out, args.resume, device, threads, args.profile)
-    meta["roofline"] = measure_roofline(device, threads)
-    out = out or Path("runs") / meta["run_id"]
-    writer = ResultsWriter(out, resume=args.resume)
-    meta["shard"] = args.shard or "1/1"
-    isolation = args.isolation or ("in-process" if profile.in_process else "process")
-    in_process = isolation == "in-process"
-    meta["isolation"] = "in-process" if in_process else "process per case"
-    meta["invocations"] = [*meta.get("invocations", []), _invocation(meta)]
-    writer.write_meta(meta)
-    cfg = RunConfig(meta["run_id"], device, profile, threads,
-                    WorkloadConfig(data_root=args.data_root), args.tf32)
-    refs = out / ".references"
+    apply_precision(args.tf32)  # before the meta records the policy in force
+    previous = _previous_meta(out, device) if args.resume else None
+    in_process = (args.isolation or ("in-process" if profile.in_process else "process")
+                  ) == "in-process"
+    meta = collect_meta(device, threads, args.profile,
+                        roofline=measure_roofline(device, threads),
+                        shard=args.shard or "1/1",
+                        isolation="in-process" if in_process else "process per case",
+                        previous=previous)
+    cfg = RunConfig(meta["run_id"], profile, threads, WorkloadConfig(data_root=args.data_root),
+                    args.tf32)
+    return RunPlan(cases, cfg, out or Path("runs") / meta["run_id"], meta,
+                   args.timeout or profile.case_timeout_s, in_process, args.resume,
+                   args.history)
+
+
+def run_one(case: Case, cfg: RunConfig, *, refs: Path, timeout_s: float,
+            in_process: bool) -> tuple[dict[str, Any], list[str]]:
+    """One case's row and warnings: in a process of its own unless the run is in-process and
+    the backend does not ask for one for this scenario (``Backend.own_process``)."""
+    own = not in_process or case.scenario in BACKENDS[case.backend].own_process
+    return (run_isolated if own else run_in_process)(case, cfg, refs, timeout_s)
+
+
+def execute_run(plan: RunPlan) -> int:
+    """Run the plan's cases, writing the run folder after each; print the summary table.
+    Exit status 0, or 130 on Ctrl-C (the cases done are kept; ``--resume`` finishes)."""
+    writer = ResultsWriter(plan.out, resume=plan.resume)
+    writer.write_meta(plan.meta)
+    refs = plan.out / ".references"
     refs.mkdir(exist_ok=True)
-    if in_process:
-        torch.set_num_threads(threads)
-
-    def run_one(case, c):
-        own = not in_process or case.scenario in getattr(BACKENDS[case.backend],
-                                                         "own_process", ())
-        return (run_isolated if own else run_in_process)(case, c, refs, timeout_s)
-
+    if plan.in_process:
+        torch.set_num_threads(plan.cfg.threads)
+    execute = functools.partial(run_one, refs=refs, timeout_s=plan.timeout_s,
+                                in_process=plan.in_process)
     try:
-        rows = run_matrix(cases, cfg, writer, meta, execute=run_one)
+        rows = run_matrix(plan.cases, plan.cfg, writer, plan.meta, execute=execute)
     except KeyboardInterrupt:
-        print(f"interrupted: {len(writer.rows)} cases kept in {out} (--resume to finish)",
+        print(f"interrupted: {len(writer.rows)} cases kept in {plan.out} (--resume to finish)",
               file=sys.stderr)
         return 130
     print(summary_table(rows_frame(rows)))
-    print(f"results: {out}/results.csv, results.parquet, meta.json")
-    if args.history:
-        from bench.history import append_history
-
-        print(f"history: {append_history(out, Path(args.history))}")
+    print(f"results: {plan.out}/results.csv, results.parquet, meta.json")
+    if plan.history:
+        print(f"history: {append_history(plan.out, Path(plan.history))}")
     return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``python -m bench run``: validate, plan, execute; the exit status."""
+    device, cases = validate_run(args)
+    # a run started in the background (``nohup ... &``) inherits SIGINT ignored: restore
+    # Python's handler so that Ctrl-C or ``kill -INT`` still stops it with results kept
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    return execute_run(plan_run(args, device, cases))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m bench``; returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
-        if args.command == "list":
-            return cmd_list()
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command == "compare":
-            from bench.compare import compare_runs
-
-            return compare_runs(args.baseline, args.current, args.threshold, args.absolute)
-        if args.command == "export":
-            from bench.export import export
-
-            return export(Path(args.run_dir), args.format, args.out)
-        if args.command == "merge":
-            from bench.merge import merge
-
-            return merge([Path(d) for d in args.dirs], Path(args.out))
-        from bench.reproduce import reproduce
-
-        return reproduce(args.workload, args.epochs, args.data_root, args.seed, args.preview)
-    except (UsageError, DataError, KeyError) as exc:
+        return args.func(args)
+    except (UsageError, DataError, KeyError, RunFolderError) as exc:
         msg = exc.args[0] if exc.args else str(exc)
         print(f"python -m bench: error: {msg}", file=sys.stderr)
         return 2

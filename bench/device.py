@@ -70,12 +70,13 @@ class RssPeak:
         return max(self.peak, _rss_bytes())
 
 
-def peak_memory_bytes(device: str, backend: str = "", rss: RssPeak | None = None) -> int:
+def peak_memory_bytes(device: str, framework: str = "torch", rss: RssPeak | None = None) -> int:
     """The process's peak memory so far, in bytes: on CUDA ``torch.cuda.max_memory_allocated``
-    (for a JAX backend, JAX's own ``memory_stats()["peak_bytes_in_use"]``, which torch cannot
-    see); on the CPU the peak resident set size ``rss`` has sampled (or the RSS now). A case
-    reports the rise of this over its value before the workload was built."""
-    if device == "cuda" and backend.startswith("jax"):
+    (for a backend whose ``framework`` is "jax", JAX's own
+    ``memory_stats()["peak_bytes_in_use"]``, which torch cannot see); on the CPU the peak
+    resident set size ``rss`` has sampled (or the RSS now). A case reports the rise of this
+    over its value before the workload was built."""
+    if device == "cuda" and framework == "jax":
         import jax
 
         return int((jax.devices("gpu")[0].memory_stats() or {}).get("peak_bytes_in_use", 0))

@@ -6,6 +6,8 @@ while the run goes on), or in the run's process with fresh compile caches
 A case's process gets a fresh, empty compile-cache folder (Inductor/Triton, JAX's persistent
 cache), never the user's: its compile is cold. For a backend that compiles, a second process
 reuses that folder and times the first call again: ``compile_warm_s`` (full profile only).
+A case its declarations rule out (``runner.refusal_of``) starts no process: its row is written
+at once.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
+from bench.backends import BACKENDS
 from bench.case import Case, RunConfig
 from bench.errors import one_line
 from bench.plant import maybe_sleep
+from bench.runner import References, case_row, refusal_of, run_case
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,21 +69,26 @@ def _spawn(spec: dict[str, Any], folder: Path, timeout_s: float) -> tuple[dict |
     return None, f"worker exited with status {proc.returncode}: {one_line(last[-1])}"
 
 
+def _timeout_row(case: Case, cfg: RunConfig, timeout_s: float) -> dict[str, Any]:
+    """The row of a case that gave no result within ``timeout_s`` seconds."""
+    return case_row(case, cfg.run_id, status="timeout",
+                    error=f"no result within {timeout_s:g} s")
+
+
 def run_isolated(case: Case, cfg: RunConfig, references: Path,
                  timeout_s: float) -> tuple[dict[str, Any], list[str]]:
     """Measure ``case`` in a fresh process (cold caches), then, if it compiles and went well,
     time a warm first call in a second one. Returns the row and the warnings met."""
-    from bench.backends import BACKENDS
-
+    if refusal_of(case) is not None:
+        return run_case(case, cfg)  # unsupported by declaration: nothing to isolate
     folder = Path(tempfile.mkdtemp(prefix="evc-case-"))
     spec = {"case": case.__dict__, "run": cfg.to_json(), "references": str(references)}
     try:
         result, why = _spawn(spec, folder, timeout_s)
         if result is None:
-            row = {"run_id": cfg.run_id, **case.__dict__, "dtype": "float32",
-                   "status": "timeout" if why == "timeout" else "failed",
-                   "error": f"no result within {timeout_s:g} s" if why == "timeout" else why}
-            return row, []
+            if why == "timeout":
+                return _timeout_row(case, cfg, timeout_s), []
+            return case_row(case, cfg.run_id, status="failed", error=why), []
         row = result["row"]
         if (cfg.profile.warm_compile and BACKENDS[case.backend].compiles
                 and row["status"] == "ok" and row.get("compile_s") is not None):
@@ -107,39 +116,41 @@ def _fresh_torch_cache():
     return getattr(utils, "fresh_cache", None) or utils.fresh_inductor_cache
 
 
-_WARMED: set[str] = set()
+def _jax_one_op(device: str) -> None:
+    """Compile and run ``x * 2 + 1`` with ``jax.jit`` on ``device``."""
+    import jax
+
+    with jax.default_device(jax.devices("gpu" if device == "cuda" else "cpu")[0]):
+        jax.jit(lambda x: x * 2 + 1)(jax.numpy.ones(8)).block_until_ready()
 
 
-def _warm_compiler(case: Case) -> None:
-    """Once per process and compiler, compile a one-op function on ``case.device`` in a
-    throwaway cache, so that the first compiled case does not also pay what every later one
-    is spared (Inductor's imports and compile-worker start, JAX's backend start-up). The
-    cases' ``compile_s`` in-process therefore exclude that one-time cost."""
-    from bench.backends import BACKENDS
-
-    kind = "jax" if case.backend.startswith("jax") else "torch"
-    if kind in _WARMED or not BACKENDS[case.backend].compiles:
-        return
-    _WARMED.add(kind)
-    try:
-        _compile_one_op(kind, case.device)
-    except Exception:  # best effort: a compiler that cannot run here fails in its case's row
-        pass
-
-
-def _compile_one_op(kind: str, device: str) -> None:
-    """Compile and run ``x * 2 + 1`` with JAX (``kind="jax"``) or torch.compile."""
-    if kind == "jax":
-        import jax
-
-        with jax.default_device(jax.devices("gpu" if device == "cuda" else "cpu")[0]):
-            jax.jit(lambda x: x * 2 + 1)(jax.numpy.ones(8)).block_until_ready()
-        return
+def _torch_one_op(device: str) -> None:
+    """Compile and run ``x * 2 + 1`` with ``torch.compile`` on ``device``, in a throwaway
+    cache."""
     import torch
 
     with _fresh_torch_cache()():
         torch.compile(lambda x: x * 2 + 1)(torch.ones(8, device=device))
         torch._dynamo.reset()
+
+
+COMPILE_ONE_OP = {"jax": _jax_one_op, "torch": _torch_one_op}  # by BackendInfo.framework
+_WARMED: set[str] = set()
+
+
+def _warm_compiler(case: Case) -> None:
+    """Once per process and framework, compile a one-op function on ``case.device``, so
+    that the first compiled case does not also pay what every later one is spared
+    (Inductor's imports and compile-worker start, JAX's backend start-up). The cases'
+    ``compile_s`` in-process therefore exclude that one-time cost."""
+    backend = BACKENDS[case.backend]
+    if backend.framework in _WARMED or not backend.compiles:
+        return
+    _WARMED.add(backend.framework)
+    try:
+        COMPILE_ONE_OP[backend.framework](case.device)
+    except Exception:  # best effort: a compiler that cannot run here fails in its case's row
+        pass
 
 
 def run_in_process(case: Case, cfg: RunConfig, references: Path,
@@ -152,8 +163,8 @@ def run_in_process(case: Case, cfg: RunConfig, references: Path,
     on a GPU is ``None`` (JAX's peak cannot be reset, so no one case owns it), and CPU
     memory is the resident-set rise over the case's start, which reuse of freed memory can
     hide."""
-    from bench.runner import References, run_case
-
+    if refusal_of(case) is not None:
+        return run_case(case, cfg)  # unsupported by declaration: nothing to build or time
     _warm_compiler(case)
     if "jax" in sys.modules:
         sys.modules["jax"].clear_caches()
@@ -169,11 +180,10 @@ def run_in_process(case: Case, cfg: RunConfig, references: Path,
         with _fresh_torch_cache()(), open(os.devnull, "w") as null, redirect_stdout(null):
             row, warns = run_case(case, cfg, References(references))
     except _CaseTimeout:
-        return {"run_id": cfg.run_id, **case.__dict__, "dtype": "float32", "status": "timeout",
-                "error": f"no result within {timeout_s:g} s"}, []
+        return _timeout_row(case, cfg, timeout_s), []
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    if case.device == "cuda" and case.backend.startswith("jax"):
-        row["peak_mem_bytes"] = None
+    if case.device == "cuda" and BACKENDS[case.backend].framework == "jax":
+        row["peak_mem_bytes"] = None  # JAX's peak cannot be reset: no one case owns it
     return row, warns

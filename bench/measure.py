@@ -1,5 +1,6 @@
-"""Measuring one prepared case: the steady-state path (``train``, ``infer``, ``debug``) and the
-changing-shapes path (``shapes``, ``shapes8``). Each returns the timing fields of a row."""
+"""Measuring one prepared case: the steady-state path (``Scenario.steady``: ``train``,
+``infer``, ``debug``) and the batch-size sequence path (``shapes``, ``shapes8``). Each returns
+the timing fields of a row."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from bench.backends import Prepared, Unsupported
 from bench.case import Case, RunConfig
 from bench.parity import to_numpy
 from bench.plant import maybe_slow
+from bench.schema import SCENARIOS, Scenario
 from bench.stats import StepStats
 from bench.timing import steady_state, synced_clock, time_first_call
-from models import Workload, batch_sequence
+from models import Workload
 
 
 def _stats_fields(stats: StepStats) -> dict[str, Any]:
@@ -24,9 +26,9 @@ def _stats_fields(stats: StepStats) -> dict[str, Any]:
             "repeats": stats.repeats}
 
 
-def final_loss(work: Workload, scenario: str, out: Any) -> float:
+def final_loss(work: Workload, scenario: Scenario, out: Any) -> float:
     """A train step's loss, or the loss of an inference output against the batch's targets."""
-    if scenario != "infer":
+    if scenario.trains:
         return float(to_numpy(out))
     y = work.batch[1].cpu()
     return float(work.loss_fn(torch.as_tensor(to_numpy(out), dtype=torch.float64), y))
@@ -54,8 +56,8 @@ def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepare
     stats = all_stats["backend"]
     out = step()
     sync()
-    kind = "infer" if case.scenario == "infer" else "train"
-    flops, nbytes = work.flops(kind), work.bytes_per_step(kind)
+    scenario = SCENARIOS[case.scenario]
+    flops, nbytes = work.flops(scenario.mode), work.bytes_per_step(scenario.mode)
     return {
         "batch_size": work.batch_size, "first_call_s": first_call_s, **_stats_fields(stats),
         "compile_s": max(first_call_s - stats.median_s, 0.0) if compiles else None,
@@ -63,7 +65,7 @@ def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepare
         "flops_per_step": flops, "achieved_flops_per_s": flops / stats.median_s,
         "bytes_per_step": nbytes,
         "achieved_bytes_per_s": nbytes / stats.median_s if nbytes else None,
-        "final_loss": final_loss(work, case.scenario, out),
+        "final_loss": final_loss(work, scenario, out),
         "eager_step_median_s": all_stats["eager"].median_s if eager_step else stats.median_s,
         "peak_mem_bytes": peak_mem_bytes, "steady_wall_s": steady_wall_s,
     }
@@ -71,13 +73,14 @@ def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepare
 
 def measure_sequence(case: Case, work: Workload, prepared: Prepared,
                      sync: Callable[[], None], memory: Callable[[], int]) -> dict[str, Any]:
-    """One pass of train steps over ``batch_sequence(case.scenario)``, each step timed, the
+    """One pass of train steps over the scenario's ``batch_sizes``, each step timed, the
     pass's wall time (``sequence_s``, every recompile included) and its statistics. Batches
     are built before the clock starts. Raises ``Unsupported`` for a backend that takes only
     its fixed batch."""
     if prepared.call is None:
         raise Unsupported(f"{case.backend} runs only the batch it was built for")
-    sizes = batch_sequence(case.scenario)
+    scenario = SCENARIOS[case.scenario]
+    sizes = scenario.batch_sizes
     batches = {n: work.make_batch(n) for n in sorted(set(sizes))}
     call = maybe_slow(case.backend, prepared.call)
     clock = synced_clock(sync)
@@ -91,6 +94,6 @@ def measure_sequence(case: Case, work: Workload, prepared: Prepared,
     return {
         "batch_size": max(sizes), "first_call_s": times[0], **_stats_fields(StepStats.of(times)),
         "sequence_s": total, "distinct_batch_sizes": len(batches),
-        "samples_per_s": sum(sizes) / total, "final_loss": final_loss(work, case.scenario, out),
+        "samples_per_s": sum(sizes) / total, "final_loss": final_loss(work, scenario, out),
         "peak_mem_bytes": memory(),
     }

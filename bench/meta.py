@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from bench.backends import backend_infos
 from bench.precision import policy
 
 
@@ -47,25 +48,41 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def collect_meta(run_id: str, device: str, threads: int, profile: str) -> dict[str, Any]:
-    """Everything ``meta.json`` holds (DESIGN.md): run id, UTC time, commit, host, versions,
-    the exact command line, threads and the precision policy."""
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+def new_run_id(device: str) -> str:
+    """A fresh run id: the UTC time to the second and the device, ``20250131T120501Z-cpu``."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{device}"
+
+
+def invocation(meta: dict[str, Any]) -> dict[str, Any]:
+    """What one ``run`` call of a (possibly resumed) run folder was: when, how, how isolated."""
+    return {k: meta.get(k) for k in ("utc_time", "git_commit", "command", "isolation")}
+
+
+def collect_meta(device: str, threads: int, profile: str, *, roofline: dict[str, float],
+                 shard: str, isolation: str, previous: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+    """Everything ``meta.json`` holds (DESIGN.md), built once: run id, UTC time, commit,
+    host, versions, the exact command line, threads, the precision policy in force now, the
+    ``roofline`` (``bench.roofline``), the ``shard`` (``"I/N"``), the ``isolation``
+    (``"in-process"`` or ``"process per case"``), the backend registry
+    (``bench.backends.backend_infos``, in order) and the ``invocations`` of the folder.
+    ``previous``: the meta of the folder a ``--resume`` completes; its run id, warnings and
+    invocations are kept, and ``resumed_from`` is its time."""
+    this = {"utc_time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "git_commit": git_commit(),
+            "command": " ".join([Path(sys.executable).name, "-m", "bench", *sys.argv[1:]]),
+            "isolation": isolation}
+    old = previous or {}
+    resumed = {"resumed_from": old.get("utc_time")} if previous is not None else {}
+    earlier = (old.get("invocations") or [invocation(old)]) if previous is not None else []
     return {
-        "run_id": run_id,
-        "utc_time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-        "host_cpu": cpu_model(),
-        "cpu_count": os.cpu_count(),
-        "threads": threads,
-        "gpu": gpu,
-        "device": device,
-        "profile": profile,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torchvision": _version("torchvision"),
-        "jax": _version("jax"),
-        "command": " ".join([Path(sys.executable).name, "-m", "bench", *sys.argv[1:]]),
-        "precision": policy(),
-        "warnings": [],
+        "run_id": old.get("run_id") or new_run_id(device), **this, **resumed,
+        "host_cpu": cpu_model(), "cpu_count": os.cpu_count(), "threads": threads,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "device": device, "profile": profile, "shard": shard,
+        "python": platform.python_version(), "torch": torch.__version__,
+        "torchvision": _version("torchvision"), "jax": _version("jax"),
+        "precision": policy(), "roofline": roofline,
+        "backends": [info.to_json() for info in backend_infos()],
+        "warnings": old.get("warnings", []), "invocations": [*earlier, this],
     }

@@ -3,11 +3,12 @@
 The rule follows PyTorch's own compile benchmark (``torch._dynamo.utils.same`` with a float64
 reference, benchmarks/dynamo/common.py): run the eager code in float64 as the reference, run
 float32 eager twice (it must be deterministic) to learn eager's own error, and pass a backend
-when ``err(backend) <= 2 * err(eager) + tol``. ``infer`` compares the output of one forward;
-``train`` compares the losses of ``PARITY_STEPS`` steps and how far they moved every parameter. The
-error of a list of arrays is the largest relative L2 error among them. Dropout is switched off
-(``p = 0``) in every parity run, since no two frameworks draw the same masks; inference runs
-in eval mode, where dropout is the identity anyway.
+when ``err(backend) <= 2 * err(eager) + tol``, ``tol`` the scenario's ``Scenario.tolerance``.
+``infer`` compares the output of one forward; a training scenario compares the losses of
+``PARITY_STEPS`` steps and how far they moved every parameter. The error of a list of arrays
+is the largest relative L2 error among them. Dropout is switched off (``p = 0``) in every
+parity run, since no two frameworks draw the same masks; inference runs in eval mode, where
+dropout is the identity anyway.
 """
 
 from __future__ import annotations
@@ -26,11 +27,10 @@ from torch import nn
 
 from bench.backends.base import Prepared, Unsupported
 from bench.backends.eager import Eager
-from models import SHAPE_SCENARIOS, Workload, WorkloadConfig, batch_sequence, build_workload
+from bench.schema import Scenario, atomic_write
+from models import Workload, WorkloadConfig, build_workload
 
 PARITY_STEPS = 3
-TOLERANCE = {"infer": 1e-4, "train": 1e-3, "debug": 1e-3, "shapes": 1e-3, "shapes8": 1e-3}
-# (added to twice eager's own error; float32)
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -59,20 +59,21 @@ def disable_dropout(work: Workload) -> Workload:
     return work
 
 
-def run_pieces(prepared: Prepared, scenario: str, work: Workload) -> list[np.ndarray]:
-    """What parity compares: ``[output]`` of one ``infer`` step; for training scenarios
+def run_pieces(prepared: Prepared, scenario: Scenario, work: Workload) -> list[np.ndarray]:
+    """What parity compares: ``[output]`` of one inference step; for training scenarios
     ``[losses, *change of each parameter]`` over ``PARITY_STEPS`` steps on the fixed batch
-    (``train``, ``debug``) or one step on each distinct batch size of the sequence, in order
-    (``shapes``, ``shapes8``: a new batch size must give the right numbers too). The change,
-    not the parameter: at the notes' learning rates (1e-6) the weights move by 1e-6 of
-    themselves per step, so a wrong update (a doubled gradient, say) would hide under any
-    tolerance on the weights."""
-    if scenario == "infer":
+    (steady scenarios: ``train``, ``debug``) or one step on each distinct batch size of the
+    sequence, in order (``shapes``, ``shapes8``: a new batch size must give the right numbers
+    too). The change, not the parameter: at the notes' learning rates (1e-6) the weights
+    move by 1e-6 of themselves per step, so a wrong update (a doubled gradient, say) would
+    hide under any tolerance on the weights. Raises ``Unsupported`` for a sequence under a
+    backend that takes only its fixed batch."""
+    if not scenario.trains:
         return [to_numpy(prepared.step())]
-    if scenario in SHAPE_SCENARIOS:
+    if not scenario.steady:
         if prepared.call is None:
             raise Unsupported("the backend runs only the batch it was built for")
-        sizes = list(dict.fromkeys(batch_sequence(scenario)))
+        sizes = list(dict.fromkeys(scenario.batch_sizes))
         steps = [functools.partial(prepared.call, *work.make_batch(n)) for n in sizes]
     else:
         steps = [prepared.step] * PARITY_STEPS
@@ -92,9 +93,15 @@ class Reference:
     deterministic: bool  # two float32 eager runs gave bit-identical pieces
 
     def save(self, path: Path) -> None:
-        """Write the reference to ``path`` (``.npz``)."""
+        """Write the reference to ``path`` (``.npz``), atomically: the case processes of a
+        run share the file."""
         arrays = {f"piece{i}": a for i, a in enumerate(self.pieces)}
-        np.savez(path, eager_err=self.eager_err, deterministic=self.deterministic, **arrays)
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:  # a file, so numpy adds no ".npz" to the temporary name
+                np.savez(f, eager_err=self.eager_err, deterministic=self.deterministic, **arrays)
+
+        atomic_write(path, write)
 
     @classmethod
     def load(cls, path: Path) -> Reference:
@@ -103,10 +110,15 @@ class Reference:
             pieces = [z[f"piece{i}"] for i in range(len(z.files) - 2)]
             return cls(pieces, float(z["eager_err"]), bool(z["deterministic"]))
 
-    def judge(self, pieces: list[np.ndarray], scenario: str) -> tuple[bool, float]:
-        """``(passed, error)`` of a backend's pieces against this reference."""
+    def judge(self, pieces: list[np.ndarray], scenario: Scenario) -> tuple[bool, float]:
+        """``(passed, error)`` of a backend's pieces against this reference, at
+        ``scenario.tolerance``."""
         err = rel_err(pieces, self.pieces)
-        return bool(np.isfinite(err) and err <= 2 * self.eager_err + TOLERANCE[scenario]), err
+        return bool(np.isfinite(err) and err <= self.bound(scenario)), err
+
+    def bound(self, scenario: Scenario) -> float:
+        """The largest error that passes: twice eager's own error plus the tolerance."""
+        return 2 * self.eager_err + scenario.tolerance
 
 
 def parity_workload(name: str, cfg: WorkloadConfig) -> Workload:
@@ -114,7 +126,7 @@ def parity_workload(name: str, cfg: WorkloadConfig) -> Workload:
     return disable_dropout(build_workload(name, cfg))
 
 
-def build_reference(name: str, scenario: str, cfg: WorkloadConfig) -> Reference:
+def build_reference(name: str, scenario: Scenario, cfg: WorkloadConfig) -> Reference:
     """Run eager in float64 once and in float32 twice on ``cfg``'s weights and batch."""
     def eager_pieces(c: WorkloadConfig) -> list[np.ndarray]:
         work = parity_workload(name, c)
@@ -126,7 +138,7 @@ def build_reference(name: str, scenario: str, cfg: WorkloadConfig) -> Reference:
     return Reference(ref, rel_err(first, ref), same)
 
 
-def check(prepare: Callable[[Workload], Prepared], name: str, scenario: str,
+def check(prepare: Callable[[Workload], Prepared], name: str, scenario: Scenario,
           cfg: WorkloadConfig, reference: Reference) -> tuple[bool, float]:
     """Prepare a backend on a fresh parity workload, run it, judge it against ``reference``."""
     work = parity_workload(name, cfg)
@@ -134,14 +146,15 @@ def check(prepare: Callable[[Workload], Prepared], name: str, scenario: str,
     return reference.judge(pieces, scenario)
 
 
-def checks_in_place(work: Workload, scenario: str) -> bool:
+def checks_in_place(work: Workload, scenario: Scenario) -> bool:
     """Whether the parity run can be the first steps of the timed workload itself (one
     compile per case, and the check made before any timing): true for ``infer`` (eval mode,
-    no state changes), and for ``train``/``debug`` of a network with no active dropout (the
-    weights the reference starts from are the fresh workload's). The ``shapes`` scenarios
-    never: their measured pass must meet each new batch size for the first time."""
-    if scenario in SHAPE_SCENARIOS:
+    no state changes), and for steady training (``train``, ``debug``) of a network with no
+    active dropout (the weights the reference starts from are the fresh workload's). The
+    batch-size sequences never: their measured pass must meet each new size for the first
+    time."""
+    if not scenario.steady:
         return False
-    if scenario == "infer":
+    if not scenario.trains:
         return True
     return not any(isinstance(m, nn.Dropout) and m.p > 0 for m in work.module.modules())

@@ -1,5 +1,6 @@
 """The case runner: builds a workload, hands it to a backend, times it, and returns one row.
-A backend that raises or cannot express a case becomes a row too; the matrix runs on."""
+A case the declarations rule out (``refusal_of``) or a backend that raises becomes a row too;
+the matrix runs on."""
 
 from __future__ import annotations
 
@@ -14,20 +15,36 @@ from typing import Any
 from tqdm import tqdm
 
 from bench import parity
-from bench.backends import BACKENDS, Unsupported
+from bench.backends import BACKENDS, Prepared, Unsupported, refusal
 from bench.backends.compiled import reset_dynamo
 from bench.case import Case, RunConfig
 from bench.device import RssPeak, peak_memory_bytes, reset_peak_memory, torch_sync
 from bench.errors import one_line
 from bench.measure import measure_sequence, measure_steady
 from bench.plant import maybe_slow
-from bench.results import KEY, ResultsWriter
+from bench.results import ResultsWriter
+from bench.schema import DTYPE, KEY, SCENARIOS, Scenario
 from bench.timing import time_first_call
-from models import SHAPE_SCENARIOS, WorkloadConfig, build_workload
+from models import WORKLOADS, Workload, WorkloadConfig, build_workload
+
+EAGER = "eager"  # the backend every other one is timed against, interleaved in its process
 
 
 def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {one_line(str(exc))}"[:500]
+
+
+def case_row(case: Case, run_id: str, **fields: Any) -> dict[str, Any]:
+    """The identity columns of ``case``'s row (``dtype``: ``schema.DTYPE``), then ``fields``:
+    every row starts here, measured, refused, failed or timed out."""
+    return {"run_id": run_id, "workload": case.workload, "scenario": case.scenario,
+            "backend": case.backend, "device": case.device, "dtype": DTYPE, **fields}
+
+
+def refusal_of(case: Case) -> str | None:
+    """Why ``case`` is ``unsupported``, from the declarations of its backend, workload and
+    scenario (``bench.backends.refusal``; nothing is built), or ``None``."""
+    return refusal(BACKENDS[case.backend], WORKLOADS[case.workload], SCENARIOS[case.scenario])
 
 
 class References:
@@ -39,13 +56,15 @@ class References:
         self._cache: dict[tuple[str, str, str], parity.Reference] = {}
 
     def get(self, case: Case, wcfg: WorkloadConfig) -> parity.Reference:
+        """The reference of ``case``'s workload, scenario and device, built on ``wcfg``."""
         key = (case.workload, case.scenario, case.device)
         if key not in self._cache:
             path = self.folder / f"{'-'.join(key)}.npz" if self.folder else None
             if path is not None and path.exists():
                 self._cache[key] = parity.Reference.load(path)
             else:
-                self._cache[key] = parity.build_reference(case.workload, case.scenario, wcfg)
+                self._cache[key] = parity.build_reference(
+                    case.workload, SCENARIOS[case.scenario], wcfg)
                 if path is not None:
                     self._cache[key].save(path)
         return self._cache[key]
@@ -53,7 +72,8 @@ class References:
 
 def _eager_step(case: Case, wcfg: WorkloadConfig) -> Callable[[], Any]:
     """A twin workload under eager, to time interleaved with a non-eager backend."""
-    return BACKENDS["eager"].prepare(build_workload(case.workload, wcfg), case.scenario).step
+    work = build_workload(case.workload, wcfg)
+    return BACKENDS[EAGER].prepare(work, SCENARIOS[case.scenario]).step
 
 
 class _FirstCallTimer:
@@ -69,49 +89,54 @@ class _FirstCallTimer:
         return out
 
 
-def _parity_row(passed: bool, err: float, ref: parity.Reference, scenario: str) -> dict:
+def _parity_row(passed: bool, err: float, ref: parity.Reference, scenario: Scenario) -> dict:
     """``parity_rel_err``, and on a failed check the ``mismatch`` status with its numbers."""
     if passed:
         return {"parity_rel_err": err}
-    tol = parity.TOLERANCE[scenario]
     return {"parity_rel_err": err, "status": "mismatch",
-            "error": f"parity error {err:.3g} > {2 * ref.eager_err + tol:.3g} "
-                     f"(2 x eager's {ref.eager_err:.3g} + {tol:g})"}
+            "error": f"parity error {err:.3g} > {ref.bound(scenario):.3g} "
+                     f"(2 x eager's {ref.eager_err:.3g} + {scenario.tolerance:g})"}
+
+
+def _parity_in_place(case: Case, work: Workload, prepared: Prepared, ref: parity.Reference,
+                     sync: Callable[[], None]) -> tuple[dict[str, Any], float | None]:
+    """Parity's steps run as the timed workload's first steps: the parity fields, and the
+    seconds of the very first call (graph building included)."""
+    scenario = SCENARIOS[case.scenario]
+    first = _FirstCallTimer(maybe_slow(case.backend, prepared.step), sync)
+    pieces = parity.run_pieces(replace(prepared, step=first), scenario, work)
+    return _parity_row(*ref.judge(pieces, scenario), ref, scenario), first.seconds
 
 
 def _timed(case: Case, cfg: RunConfig, wcfg: WorkloadConfig,
            ref: parity.Reference) -> dict[str, Any]:
     """A case on a fresh workload: parity checked first on the workload itself where it can
     be (``parity.checks_in_place``: its first parity step is the timed cold first call), then
-    steady state (eager interleaved) or the shape sequence; memory sampled from before the
-    build. Where parity cannot run in place, it runs after, on a workload of its own."""
-    backend = BACKENDS[case.backend]
+    steady state (eager interleaved) or the batch-size sequence; memory sampled from before
+    the build. Where parity cannot run in place, it runs after, on a workload of its own."""
+    backend, scenario = BACKENDS[case.backend], SCENARIOS[case.scenario]
     reset_peak_memory(case.device)
     rss = RssPeak()
     try:
-        mem_base = peak_memory_bytes(case.device, case.backend, rss)
+        mem_base = peak_memory_bytes(case.device, backend.framework, rss)
         work = build_workload(case.workload, wcfg)
-        in_place = parity.checks_in_place(work, case.scenario)  # before a backend swaps modules
-        prepared = backend.prepare(work, case.scenario)
+        in_place = parity.checks_in_place(work, scenario)  # before a backend swaps modules
+        prepared = backend.prepare(work, scenario)
         sync = torch_sync(case.device)
 
         def memory() -> int:
             rss.stop()
-            return max(peak_memory_bytes(case.device, case.backend, rss) - mem_base, 0)
+            return max(peak_memory_bytes(case.device, backend.framework, rss) - mem_base, 0)
 
-        checked = None
-        if in_place:
-            first = _FirstCallTimer(maybe_slow(case.backend, prepared.step), sync)
-            pieces = parity.run_pieces(replace(prepared, step=first), case.scenario, work)
-            checked = _parity_row(*ref.judge(pieces, case.scenario), ref, case.scenario)
-        if case.scenario in SHAPE_SCENARIOS:
-            row = measure_sequence(case, work, prepared, sync, memory)
-        else:
-            eager = None if case.backend == "eager" else functools.partial(
-                _eager_step, case, wcfg)
+        checked, first_s = (_parity_in_place(case, work, prepared, ref, sync) if in_place
+                            else ({}, None))
+        if scenario.steady:
+            eager = None if case.backend == EAGER else functools.partial(_eager_step, case, wcfg)
             row = measure_steady(case, cfg, work, prepared, sync, backend.compiles, memory,
-                                 eager, first.seconds if checked else None)
-        return {**row, "status": "ok", **prepared.counters(), **(checked or {})}
+                                 eager, first_s)
+        else:
+            row = measure_sequence(case, work, prepared, sync, memory)
+        return {**row, "status": "ok", **prepared.counters(), **checked}
     finally:
         rss.stop()
 
@@ -126,10 +151,10 @@ def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
     row = _timed(case, cfg, wcfg, ref)
     if "parity_rel_err" not in row:
         reset_dynamo()  # the parity workload compiles afresh, not under the timed one's guards
-        prepare = BACKENDS[case.backend].prepare
-        passed, err = parity.check(lambda w: prepare(w, case.scenario), case.workload,
-                                   case.scenario, wcfg, ref)
-        row.update(_parity_row(passed, err, ref, case.scenario))
+        prepare, scenario = BACKENDS[case.backend].prepare, SCENARIOS[case.scenario]
+        passed, err = parity.check(lambda w: prepare(w, scenario), case.workload, scenario,
+                                   wcfg, ref)
+        row.update(_parity_row(passed, err, ref, scenario))
     return row
 
 
@@ -137,10 +162,12 @@ def run_case(case: Case, cfg: RunConfig, refs: References | None = None
              ) -> tuple[dict[str, Any], list[str]]:
     """One row of results for ``case`` (``ok``/``mismatch`` with timings, or
     ``unsupported``/``failed`` with the one-line reason), and the warnings raised on the way
-    (``"backend: Category: first line"``, each once), kept out of the terminal."""
-    row: dict[str, Any] = {"run_id": cfg.run_id, "workload": case.workload,
-                           "scenario": case.scenario, "backend": case.backend,
-                           "device": case.device, "dtype": "float32"}
+    (``"backend: Category: first line"``, each once), kept out of the terminal. A case that
+    ``refusal_of`` rules out is ``unsupported`` at once: nothing is built."""
+    row = case_row(case, cfg.run_id)
+    reason = refusal_of(case)
+    if reason is not None:
+        return {**row, "status": "unsupported", "error": one_line(reason)}, []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -158,7 +185,7 @@ def first_call_s(case: Case, cfg: RunConfig) -> float:
     """Seconds of the first call of a fresh workload under ``case.backend`` (graph building
     included): what a process whose compile caches are already filled pays."""
     work = build_workload(case.workload, replace(cfg.workload, device=case.device))
-    prepared = BACKENDS[case.backend].prepare(work, case.scenario)
+    prepared = BACKENDS[case.backend].prepare(work, SCENARIOS[case.scenario])
     return time_first_call(prepared.step, torch_sync(case.device))[0]
 
 
@@ -173,7 +200,7 @@ def run_matrix(cases: list[Case], cfg: RunConfig, writer: ResultsWriter,
     refs = References()
     execute = execute or (lambda case, c: run_case(case, c, refs))
     done = {tuple(row[k] for k in KEY) for row in writer.rows}
-    todo = [c for c in cases if (c.workload, c.scenario, c.backend, c.device) not in done]
+    todo = [c for c in cases if tuple(getattr(c, k) for k in KEY) not in done]
     bar = tqdm(todo, unit="case", dynamic_ncols=True)
     for case in bar:
         bar.set_description(case.label)

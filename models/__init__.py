@@ -6,13 +6,7 @@ from models.cnn import MnistCNN
 from models.data import DataError
 from models.mlp import AutogradMLP, ManualMLP, SequentialAdam, SequentialSGD
 from models.tensor_ops import TensorOpsWorkload
-from models.workload import (
-    SCENARIOS,
-    SHAPE_SCENARIOS,
-    Workload,
-    WorkloadConfig,
-    batch_sequence,
-)
+from models.workload import MODES, Workload, WorkloadConfig
 
 WORKLOADS: dict[str, type[Workload]] = {
     "manual_mlp": ManualMLP,
@@ -23,7 +17,11 @@ WORKLOADS: dict[str, type[Workload]] = {
     "tensor_ops": TensorOpsWorkload,
 }
 
-TRAINABLE = [name for name, cls in WORKLOADS.items() if cls.trainable]
+
+def trainable_workloads() -> list[str]:
+    """Names of the registered workloads that run a train step (``refuses`` no ``"train"``),
+    in registry order."""
+    return [name for name, cls in WORKLOADS.items() if "train" not in cls.refuses]
 
 
 def build_workload(name: str, cfg: WorkloadConfig | None = None) -> Workload:
@@ -38,6 +36,6 @@ def build_workload(name: str, cfg: WorkloadConfig | None = None) -> Workload:
 
 
 __all__ = [
-    "SCENARIOS", "SHAPE_SCENARIOS", "TRAINABLE", "WORKLOADS", "DataError", "Workload",
-    "WorkloadConfig", "batch_sequence", "build_workload",
+    "MODES", "WORKLOADS", "DataError", "Workload", "WorkloadConfig", "build_workload",
+    "trainable_workloads",
 ]

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from models.data import first_train_batch
 from models.flops import conv2d_flops, matmul_flops
-from models.workload import Workload
+from models.workload import JaxPort, Workload
 
 
 class MnistNet(nn.Module):
@@ -47,6 +47,14 @@ class MnistCNN(Workload):
     section = "向计算机视觉出击—MNIST (MNIST)"
     default_batch = 64
     notes_lr = 1e-3  # torch.optim.Adam's default, which the notes keep
+    notes_epochs = 2  # the notes run 1
+    output_shape = (10,)  # logits
+
+    @classmethod
+    def jax_port(cls) -> JaxPort:
+        from models import jax_port
+
+        return jax_port.mnist_cnn_port
 
     def build(self) -> None:
         self.module = MnistNet()
@@ -75,15 +83,14 @@ class MnistCNN(Workload):
     def train_step(self, x: Tensor, y: Tensor) -> Tensor:
         return self.fit_batch(x, y)[0]
 
-    def flops(self, scenario: str) -> int:
+    def flops(self, mode: str) -> int:
         """Forward per batch B: conv1 ``2*B*28*28*64*1*9``, conv2 ``2*B*28*28*128*64*9``,
         dense ``2*B*25088*1024 + 2*B*1024*10``. Train: every layer's forward, weight gradient
         and input gradient, except conv1's input gradient (the image needs none):
         ``2*conv1 + 3*(conv2 + dense)``. B=64: infer 10.75 GFLOP, train 32.18 GFLOP."""
+        self.check_mode(mode)
         b = self.batch_size
         conv1 = conv2d_flops(b, 1, 64, 3, 28, 28)
         conv2 = conv2d_flops(b, 64, 128, 3, 28, 28)
         dense = matmul_flops(b, 14 * 14 * 128, 1024) + matmul_flops(b, 1024, 10)
-        if scenario == "infer":
-            return conv1 + conv2 + dense
-        return 2 * conv1 + 3 * (conv2 + dense)
+        return {"infer": conv1 + conv2 + dense, "train": 2 * conv1 + 3 * (conv2 + dense)}[mode]

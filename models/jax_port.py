@@ -4,8 +4,9 @@ built from an already-constructed torch workload so both frameworks start from e
 Parameters live in one flat tuple in ``work.module.parameters()`` order and in torch's own
 layouts (``nn.Linear`` weight ``(out, in)``, conv weight ``(O, I, kH, kW)``, the raw MLP's
 ``w1 (in, hidden)``), so ``params_in_torch_order`` is a plain conversion to numpy. The state of
-a train step is ``(params, opt_state)``, as in optax's examples. Nothing here times or jits;
-``bench.backends.jax_backends`` does.
+a train step is ``(params, opt_state)``, as in optax's examples. Each workload class names
+its port function here (``Workload.jax_port``); ``port`` builds the program from it. Nothing
+here times or jits; ``bench.backends.jax_backends`` does.
 """
 
 from __future__ import annotations
@@ -150,35 +151,52 @@ def grad_train_step(loss_of: Callable[..., jax.Array],
     return step
 
 
-def _raw_mlp(work: Workload, prec: tuple[str, str]) -> Parts:
-    """``manual_mlp`` (notes: 第一个神经网络, hand-derived gradients) and ``autograd_mlp``
-    (notes: 自动梯度, ``jax.grad``, plain SGD); sum-of-squares loss."""
+def _two_layer(prec: tuple[str, str]) -> Forward:
+    """The raw MLPs' forward at ``prec``'s matmul precision."""
     def forward(params: Params, x: jax.Array) -> jax.Array:
         return two_layer_forward(params, x, prec[0])
+
+    return forward
+
+
+def manual_mlp_port(work: Workload, prec: tuple[str, str]) -> Parts:
+    """``manual_mlp`` (notes: 第一个神经网络): hand-derived gradients, plain SGD."""
+    return _two_layer(prec), manual_train_step(work.lr, prec[0]), None
+
+
+def autograd_mlp_port(work: Workload, prec: tuple[str, str]) -> Parts:
+    """``autograd_mlp`` (notes: 自动梯度): ``jax.grad`` of the sum-of-squares loss, plain SGD."""
+    forward = _two_layer(prec)
 
     def sum_sq(params: Params, x: jax.Array, y: jax.Array, key: jax.Array) -> jax.Array:
         return jnp.sum((forward(params, x) - y) ** 2)
 
-    if work.name == "manual_mlp":
-        return forward, manual_train_step(work.lr, prec[0]), None
     opt = optax.sgd(work.lr)
     return forward, grad_train_step(sum_sq, opt), opt
 
 
-def _sequential(work: Workload, prec: tuple[str, str]) -> Parts:
-    """``sequential_sgd`` (notes: torch.nn, ``optax.sgd``) and ``sequential_adam`` (notes:
-    torch.optim, ``adam``): ``MSELoss`` (mean over ``B * O``)."""
+def _sequential(prec: tuple[str, str], opt: optax.GradientTransformation) -> Parts:
+    """The ``nn.Sequential`` MLPs: ``MSELoss`` (mean over ``B * O``) updated by ``opt``."""
     def forward(params: Params, x: jax.Array) -> jax.Array:
         return sequential_forward(params, x, prec[0])
 
     def mse(params: Params, x: jax.Array, y: jax.Array, key: jax.Array) -> jax.Array:
         return jnp.mean((forward(params, x) - y) ** 2)
 
-    opt = optax.sgd(work.lr) if work.name == "sequential_sgd" else adam(work.lr)
     return forward, grad_train_step(mse, opt), opt
 
 
-def _cnn(work: Workload, prec: tuple[str, str]) -> Parts:
+def sequential_sgd_port(work: Workload, prec: tuple[str, str]) -> Parts:
+    """``sequential_sgd`` (notes: torch.nn): ``optax.sgd``."""
+    return _sequential(prec, optax.sgd(work.lr))
+
+
+def sequential_adam_port(work: Workload, prec: tuple[str, str]) -> Parts:
+    """``sequential_adam`` (notes: torch.optim): ``adam``."""
+    return _sequential(prec, adam(work.lr))
+
+
+def mnist_cnn_port(work: Workload, prec: tuple[str, str]) -> Parts:
     """``mnist_cnn`` (notes: 向计算机视觉出击—MNIST): mean cross-entropy on integer labels,
     Adam, and the dropout rate the torch module has now."""
     rate = dropout_rate(work.module)
@@ -204,7 +222,7 @@ def tensor_ops_forward(params: Params, a: jax.Array, prec: str) -> jax.Array:
     return jnp.matmul(jnp.matmul(p, w, precision=prec), v, precision=prec)  # (n,)
 
 
-def _tensor_ops(work: Workload, prec: tuple[str, str]) -> Parts:
+def tensor_ops_port(work: Workload, prec: tuple[str, str]) -> Parts:
     """``tensor_ops`` (notes: tensor运算): a forward only; nothing to train."""
     def forward(params: Params, x: jax.Array) -> jax.Array:
         return tensor_ops_forward(params, x, prec[0])
@@ -219,16 +237,6 @@ def adam(lr: float) -> optax.GradientTransformation:
     """``torch.optim.Adam``'s defaults (betas 0.9, 0.999, eps 1e-8): optax, like torch, divides
     by ``sqrt(nu_hat) + eps`` (``eps_root`` 0), so only rounding differs."""
     return optax.adam(lr, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0)
-
-
-PORTS: dict[str, Callable[[Workload, tuple[str, str]], Parts]] = {
-    "manual_mlp": _raw_mlp,
-    "autograd_mlp": _raw_mlp,
-    "sequential_sgd": _sequential,
-    "sequential_adam": _sequential,
-    "mnist_cnn": _cnn,
-    "tensor_ops": _tensor_ops,
-}
 
 
 def dropout_rate(module: nn.Module) -> float:
@@ -246,14 +254,16 @@ def port(work: Workload, device: jax.Device | None = None,
     Arrays are copied through numpy (their torch dtype; float64 needs ``jax_enable_x64``) and
     placed on ``device`` (None: JAX's default). ``precision`` is the ``(matmul, conv)``
     precision of float32 products ("highest": full float32; "default" allows TF32 on GPUs).
-    Raises ``KeyError`` for a workload this module has no port of.
+    Raises ``NotImplementedError`` (the runner's ``unsupported``) with
+    ``Workload.missing_port``'s reason for a workload whose ``jax_port`` is ``None``.
     """
     def put(t: Any) -> jax.Array:
         return jax.device_put(t.detach().cpu().numpy(), device)
 
-    if work.name not in PORTS:
-        raise KeyError(f"no JAX port of workload {work.name!r}; ported: {', '.join(PORTS)}")
-    forward, step, opt = PORTS[work.name](work, precision)
+    make = type(work).jax_port()
+    if make is None:
+        raise NotImplementedError(type(work).missing_port("jax"))
+    forward, step, opt = make(work, precision)
     params = tuple(put(p) for p in work.module.parameters())
     batch = (put(work.batch[0]), put(work.batch[1]))
     return JaxProgram(work.name, work.section, params, batch, forward, step, opt, precision)

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from models.flops import matmul_flops
-from models.workload import Workload
+from models.workload import JaxPort, Workload
 
 
 class TwoLayerNet(nn.Module):
@@ -88,13 +88,14 @@ class _MLPWorkload(Workload):
         y = torch.randn(shape_y, generator=gen)  # so a float64 reference sees the same data
         return x.to(self.cfg.device, self.cfg.dtype), y.to(self.cfg.device, self.cfg.dtype)
 
-    def flops(self, scenario: str) -> int:
+    def flops(self, mode: str) -> int:
         """Forward: ``2BIH + 2BHO``. Train adds ``dL/dw2 (2BHO)``, ``dL/dh (2BOH)`` and
         ``dL/dw1 (2BIH)`` (no gradient for the input): ``4BIH + 6BHO``. Notes' shapes
         (B=100, I=1000, H=100, O=10): infer 20.2 MFLOP, train 40.6 MFLOP."""
+        self.check_mode(mode)
         b, i, h, o = self.batch_size, self.cfg.in_features, self.cfg.hidden, self.cfg.out_features
         first, second = matmul_flops(b, i, h), matmul_flops(b, h, o)
-        return first + second if scenario == "infer" else 2 * first + 3 * second
+        return {"infer": first + second, "train": 2 * first + 3 * second}[mode]
 
 
 class ManualMLP(_MLPWorkload):
@@ -103,6 +104,13 @@ class ManualMLP(_MLPWorkload):
     name = "manual_mlp"
     section = "第一个神经网络 (first neural network)"
     notes_lr = 1e-6
+    notes_epochs = 30
+
+    @classmethod
+    def jax_port(cls) -> JaxPort:
+        from models import jax_port  # JAX is imported only where a JAX backend asks
+
+        return jax_port.manual_mlp_port
 
     def build(self) -> None:
         cfg = self.cfg
@@ -123,6 +131,13 @@ class AutogradMLP(ManualMLP):
 
     name = "autograd_mlp"
     section = "自动梯度 (autograd)"
+    notes_epochs = 20
+
+    @classmethod
+    def jax_port(cls) -> JaxPort:
+        from models import jax_port
+
+        return jax_port.autograd_mlp_port
 
     def build(self) -> None:
         cfg = self.cfg
@@ -144,6 +159,13 @@ class SequentialSGD(_MLPWorkload):
     name = "sequential_sgd"
     section = "torch.nn"
     notes_lr = 1e-4
+    notes_epochs = 10000
+
+    @classmethod
+    def jax_port(cls) -> JaxPort:
+        from models import jax_port
+
+        return jax_port.sequential_sgd_port
 
     def build(self) -> None:
         cfg = self.cfg
@@ -168,6 +190,13 @@ class SequentialAdam(SequentialSGD):
 
     name = "sequential_adam"
     section = "torch.optim"
+    notes_epochs = 300
+
+    @classmethod
+    def jax_port(cls) -> JaxPort:
+        from models import jax_port
+
+        return jax_port.sequential_adam_port
 
     def setup_optimizer(self) -> None:
         self.optimizer = torch.optim.Adam(self.module.parameters(), lr=self.lr)

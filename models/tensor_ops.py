@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from models.flops import matmul_flops
-from models.workload import Workload
+from models.workload import JaxPort, Workload
 
 UNSUPPORTED = "tensor_ops has no parameters to train: only the infer scenario"
 N_ELEMENTWISE = 7  # abs, add (tensor), add (scalar), clamp, div, mul, pow
@@ -77,12 +77,18 @@ class TensorOpsWorkload(Workload):
     (its operands are ``n``-sized): the ``shapes`` scenarios train, so they do not apply.
     """
 
-    trainable = False
-
     name = "tensor_ops"
     section = "tensor运算 (tensor operations)"
     default_batch = 4096
     notes_lr = 0.0  # nothing to train
+    refuses = {"train": UNSUPPORTED}
+    output_shape = ()  # mv gives (n,): one number per row of the input
+
+    @classmethod
+    def jax_port(cls) -> JaxPort:
+        from models import jax_port
+
+        return jax_port.tensor_ops_port
 
     def build(self) -> None:
         self.module = TensorOps(self.batch_size)
@@ -101,18 +107,17 @@ class TensorOpsWorkload(Workload):
     def train_step(self, x: Tensor, y: Tensor) -> Tensor:
         raise NotImplementedError(UNSUPPORTED)
 
-    def _infer_only(self, scenario: str) -> int:
-        """``n``, after checking that ``scenario`` is ``infer``."""
-        if scenario != "infer":
-            raise NotImplementedError(UNSUPPORTED)
+    def _infer_only(self, mode: str) -> int:
+        """``n``, after checking that ``mode`` is one this workload runs (``infer``)."""
+        self.check_mode(mode)
         return self.batch_size
 
     def _bytes(self, elements: int) -> int:
         return elements * torch.empty((), dtype=self.cfg.dtype).element_size()  # 4: float32
 
-    def flops(self, scenario: str) -> int:
+    def flops(self, mode: str) -> int:
         """One FLOP per element per element-wise op, ``mm`` ``2 n^2 k``, ``mv`` ``2 n k``."""
-        n = self._infer_only(scenario)
+        n = self._infer_only(mode)
         return N_ELEMENTWISE * n * n + matmul_flops(n, n, MM_COLS) + matmul_flops(n, MM_COLS, 1)
 
     def _matmul_traffic(self, n: int) -> int:
@@ -120,19 +125,19 @@ class TensorOpsWorkload(Workload):
         read by ``mv`` with v, and the (n,) output written."""
         return 3 * n * MM_COLS + MM_COLS + n
 
-    def bytes_moved(self, scenario: str) -> int:
+    def bytes_moved(self, mode: str) -> int:
         """Eager's memory traffic in bytes: every op reads its inputs and writes its output."""
-        n = self._infer_only(scenario)
+        n = self._infer_only(mode)
         return self._bytes((ELEMENTWISE_TRAFFIC + 1) * n * n + self._matmul_traffic(n))
 
-    def bytes_per_step(self, scenario: str) -> int:
+    def bytes_per_step(self, mode: str) -> int:
         """``bytes_moved_fused``: the least traffic, the suite's bandwidth numerator."""
-        return self.bytes_moved_fused(scenario)
+        return self.bytes_moved_fused(mode)
 
-    def bytes_moved_fused(self, scenario: str) -> int:
+    def bytes_moved_fused(self, mode: str) -> int:
         """A fused chain's traffic in bytes: ``a`` and ``b`` read once, ``p`` written once and
         read once by ``mm``; ``mm`` and ``mv`` as in ``bytes_moved``. The least traffic of a
         step that materializes ``p``: the suite's bandwidth fraction divides this by the step
         time and the measured copy bandwidth."""
-        n = self._infer_only(scenario)
+        n = self._infer_only(mode)
         return self._bytes(4 * n * n + self._matmul_traffic(n))

@@ -1,33 +1,21 @@
 """The contract every workload fulfils: seeded construction, a fixed batch, a train step,
-an inference forward and its FLOPs. Backends wrap ``Workload.step``; nothing here times."""
+an inference forward and its FLOPs, and what it declares of itself (the modes it refuses, its
+JAX port, the notes' epochs). Backends wrap ``Workload.step``; nothing here times."""
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
 
-SCENARIOS = ("train", "infer", "shapes", "shapes8", "debug")
-SHAPE_SCENARIOS = ("shapes", "shapes8")  # train steps over a sequence of batch sizes
-DISTINCT8 = (8, 16, 24, 32, 40, 48, 56, 64)  # shapes8: eight batch sizes, each once
-
-
-def epoch_batch_sizes(n_images: int = 4000, batch_size: int = 64) -> list[int]:
-    """The batch sizes one ``DataLoader`` epoch yields over ``n_images`` (the 4,000 MNIST
-    training images, batch 64: 62 batches of 64 and a last one of 32)."""
-    loader = DataLoader(range(n_images), batch_size=batch_size)  # the real thing, not arithmetic
-    return [len(batch) for batch in loader]
-
-
-def batch_sequence(scenario: str) -> list[int]:
-    """The batch sizes a ``shapes`` scenario feeds, in order: ``shapes`` one DataLoader
-    epoch, ``shapes8`` the eight ``DISTINCT8`` sizes."""
-    return epoch_batch_sizes() if scenario == "shapes" else list(DISTINCT8)
+# The kinds of step a workload runs: "train" (one update; returns the loss) and "infer" (the
+# no-grad forward; returns the output). A scenario names one of them as its mode.
+MODES = ("train", "infer")
+JaxPort = Callable[..., Any]  # (work, (matmul, conv) precision) -> models.jax_port.Parts
 
 
 @dataclass(frozen=True)
@@ -49,16 +37,18 @@ class Workload(abc.ABC):
     """One of the notes' programs: a network, its loss and update rule, and one fixed batch.
 
     Subclasses set ``name``, ``section`` (the notes' heading), ``default_batch`` and
-    ``notes_lr`` (overridden by ``cfg.lr``), build
-    ``self.module`` (an ``nn.Module`` whose ``forward(x)`` is the inference pass) and
-    implement ``make_batch``, ``train_step`` and ``flops``.
+    ``notes_lr`` (overridden by ``cfg.lr``), build ``self.module`` (an ``nn.Module`` whose
+    ``forward(x)`` is the inference pass) and implement ``make_batch``, ``train_step`` and
+    ``flops``. What they declare of themselves, read before anything is built: ``refuses``
+    (a mode they cannot run -> the reason), ``notes_epochs`` and ``jax_port``.
     """
 
     name: ClassVar[str]
     section: ClassVar[str]
     default_batch: ClassVar[int]
     notes_lr: ClassVar[float]
-    trainable: ClassVar[bool] = True  # False: train_step raises NotImplementedError
+    notes_epochs: ClassVar[int | None] = None  # the notes' epochs (reproduce); None: no training
+    refuses: ClassVar[dict[str, str]] = {}  # mode -> why this workload cannot run it
     module: nn.Module
 
     def __init__(self, cfg: WorkloadConfig) -> None:
@@ -70,6 +60,35 @@ class Workload(abc.ABC):
         self.module.to(device=cfg.device, dtype=cfg.dtype)
         self.setup_optimizer()
         self.batch: tuple[Tensor, Tensor] = self.make_batch(self.batch_size)
+
+    @classmethod
+    def jax_port(cls) -> JaxPort | None:
+        """The function of ``models.jax_port`` that ports this workload to JAX (``(work,
+        precision) -> (forward, train_step, optimizer)``), or ``None``: there is none, and the
+        JAX backends record the case ``unsupported`` with ``missing_port``'s reason."""
+        return None
+
+    @classmethod
+    def missing_port(cls, framework: str) -> str | None:
+        """Why this workload cannot run under ``framework`` (a ``BackendInfo.framework``):
+        ``None`` for torch, its own framework, and for JAX when it has a ``jax_port``."""
+        if framework == "jax" and cls.jax_port() is None:
+            return f"no JAX port of workload {cls.name!r}"
+        return None
+
+    def check_mode(self, mode: str) -> None:
+        """Raise ``ValueError`` for a mode not in ``MODES`` and ``NotImplementedError`` with
+        the reason for one this workload ``refuses``."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(MODES)}")
+        if mode in self.refuses:
+            raise NotImplementedError(self.refuses[mode])
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """The inference output's shape per sample: ``infer`` returns ``(batch_size,
+        *output_shape)``; by default ``(cfg.out_features,)``."""
+        return (self.cfg.out_features,)
 
     @abc.abstractmethod
     def build(self) -> None:
@@ -88,11 +107,11 @@ class Workload(abc.ABC):
         """One update of the parameters on ``(x, y)``; returns the loss (0-dim tensor)."""
 
     @abc.abstractmethod
-    def flops(self, scenario: str) -> int:
-        """Analytic FLOPs of one step of ``scenario`` (see ``models.flops``)."""
+    def flops(self, mode: str) -> int:
+        """Analytic FLOPs of one step of ``mode`` ("train" or "infer"; see ``models.flops``)."""
 
-    def bytes_per_step(self, scenario: str) -> int | None:
-        """The least memory traffic of one step of ``scenario`` in bytes, where the workload
+    def bytes_per_step(self, mode: str) -> int | None:
+        """The least memory traffic of one step of ``mode`` in bytes, where the workload
         states it (``tensor_ops``: its fused traffic), else ``None``: the numerator of the
         achieved bandwidth that the report sets against the measured copy bandwidth."""
         return None
@@ -110,18 +129,19 @@ class Workload(abc.ABC):
         print("Loss:{:.4f}".format(loss.item()))  # noqa: UP032
         return loss
 
-    def step(self, scenario: str) -> tuple[Callable[..., Tensor], tuple[Tensor, ...]]:
-        """The eager callable of ``scenario`` and its arguments, the module in the right mode:
-        ``infer`` the no-grad forward on ``(x,)``; ``debug`` ``debug_step``; ``train`` and the
-        shape scenarios ``train_step`` on ``(x, y)``. Raises ``ValueError`` for an unknown one.
-        """
-        if scenario not in SCENARIOS:
-            raise ValueError(f"unknown scenario {scenario!r}; valid: {', '.join(SCENARIOS)}")
+    def step(self, mode: str, prints: bool = False
+             ) -> tuple[Callable[..., Tensor], tuple[Tensor, ...]]:
+        """The eager callable of ``mode`` and its arguments, the module in that mode:
+        ``"infer"`` the no-grad forward on ``(x,)``; ``"train"`` ``train_step`` on ``(x, y)``,
+        or with ``prints`` ``debug_step`` (a train step printing its loss; an inference step
+        prints nothing). Raises as ``check_mode`` does."""
+        self.check_mode(mode)
         x, y = self.batch
-        self.module.train(scenario != "infer")
-        if scenario == "infer":
-            return self.infer, (x,)
-        return (self.debug_step if scenario == "debug" else self.train_step), (x, y)
+        steps = {"train": (self.debug_step if prints else self.train_step, (x, y), True),
+                 "infer": (self.infer, (x,), False)}  # mode -> (callable, args, train mode)
+        fn, args, training = steps[mode]
+        self.module.train(training)
+        return fn, args
 
     @abc.abstractmethod
     def loss_fn(self, out: Tensor, y: Tensor) -> Tensor:

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from matplotlib import rc_context
 from matplotlib.figure import Figure
 
+from bench.schema import atomic_write
 from reports.load import ReportInputError, load_runs
 from reports.plots import PLOTS
 from reports.render import Report, render_html, render_markdown
@@ -24,10 +24,12 @@ DEFAULT_OUT = Path("reports") / "out"
 
 
 def figure_bytes(fig: Figure, fmt: str) -> bytes:
-    """``fig`` encoded as ``fmt`` (``"png"`` or ``"svg"``), without timestamps."""
+    """``fig`` encoded as ``fmt`` (``"png"`` or ``"svg"``), without timestamps or random SVG
+    ids, so the same results give the same bytes."""
     buf = io.BytesIO()
     metadata = {"Date": None} if fmt == "svg" else {"Software": None}
-    fig.savefig(buf, format=fmt, dpi=110, metadata=metadata)
+    with rc_context({"svg.hashsalt": "reports"}):
+        fig.savefig(buf, format=fmt, dpi=110, metadata=metadata)
     return buf.getvalue()
 
 
@@ -55,20 +57,11 @@ def build_files(folders: list[str]) -> dict[str, bytes]:
 
 
 def write_files(out: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` into ``out`` (created if needed), each by an atomic replace."""
+    """Write ``files`` into ``out`` (created if needed), each by an atomic replace (files get
+    the umask's mode). Raises ``OSError`` when ``out`` is not writable."""
     out.mkdir(parents=True, exist_ok=True)
-    umask = os.umask(0)
-    os.umask(umask)
     for name, data in files.items():
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 -> what open() would have made
-            os.replace(tmp, out / name)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write(out / name, lambda tmp, data=data: Path(tmp).write_bytes(data))
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports.load import SHAPE_SCENARIOS
+from bench.schema import SCENARIOS, shape_scenarios
 
+EAGER = "eager"  # the backend every speedup divides by (the results' ``eager_*`` columns)
 # A case's baseline: the eager row of the same run, workload, scenario and device.
 KEYS = ["run_id", "workload", "scenario", "device"]
 BASE_COLUMNS = ["status", "step_median_s", "first_call_s", "peak_mem_bytes"]
@@ -18,8 +19,26 @@ BASE_COLUMNS = ["status", "step_median_s", "first_call_s", "peak_mem_bytes"]
 
 def cases(df: pd.DataFrame) -> pd.DataFrame:
     """The steady-state rows (``train``, ``infer``, ``debug``): every scenario but the shape
-    ones, whose ``step_median_s`` is a median within one pass of changing batch sizes."""
-    return df[~df["scenario"].isin(SHAPE_SCENARIOS)].reset_index(drop=True)
+    ones (``bench.schema.shape_scenarios``), whose ``step_median_s`` is a median within one
+    pass of changing batch sizes."""
+    return df[~df["scenario"].isin(shape_scenarios())].reset_index(drop=True)
+
+
+def plain_train_scenarios() -> list[str]:
+    """Names of the scenarios that time the plain training step in steady state (``train``):
+    mode train, the fixed batch, no print."""
+    return [s.name for s in SCENARIOS.values() if s.trains and s.steady and not s.prints]
+
+
+def print_twins() -> dict[str, str]:
+    """Each scenario whose step prints its loss -> the first scenario that runs the same
+    step (mode and batch sizes) without the print: ``{"debug": "train"}``."""
+    plain: dict[tuple, str] = {}
+    for s in SCENARIOS.values():
+        if not s.prints:
+            plain.setdefault((s.mode, s.batch_sizes), s.name)
+    return {s.name: plain[(s.mode, s.batch_sizes)] for s in SCENARIOS.values()
+            if s.prints and (s.mode, s.batch_sizes) in plain}
 
 
 def case_index(df: pd.DataFrame) -> list[str]:
@@ -31,15 +50,15 @@ def case_index(df: pd.DataFrame) -> list[str]:
     return cols
 
 
-def ci_halfwidth_fraction(r: pd.Series) -> float:
-    """Half the width of a case's 95% interval of the median over the median (dimensionless;
-    0.02 = +-2%), NaN where not recorded."""
-    if pd.isna(r["step_ci_low_s"]) or pd.isna(r["step_ci_high_s"]) or not r["step_median_s"] > 0:
+def ci_halfwidth_fraction(low_s: float, high_s: float, median_s: float) -> float:
+    """Half the width of a case's 95% interval of the median (``low_s`` to ``high_s``) over
+    the median (dimensionless; 0.02 = +-2%), NaN where not recorded."""
+    if pd.isna(low_s) or pd.isna(high_s) or not median_s > 0:
         return float("nan")
-    return (r["step_ci_high_s"] - r["step_ci_low_s"]) / 2 / r["step_median_s"]
+    return (high_s - low_s) / 2 / median_s
 
 
-def with_baseline(df: pd.DataFrame, baseline: str = "eager") -> pd.DataFrame:
+def with_baseline(df: pd.DataFrame, baseline: str = EAGER) -> pd.DataFrame:
     """``df`` with the baseline backend's ``status``, ``first_call_s`` and ``peak_mem_bytes``
     of the same run, workload, scenario and device added as ``eager_*`` columns (NaN when
     absent), its ``step_median_s`` as ``eager_row_step_median_s``, and ``eager_step_median_s``:
@@ -54,7 +73,7 @@ def with_baseline(df: pd.DataFrame, baseline: str = "eager") -> pd.DataFrame:
     return m
 
 
-def speedups(df: pd.DataFrame, baseline: str = "eager") -> pd.DataFrame:
+def speedups(df: pd.DataFrame, baseline: str = EAGER) -> pd.DataFrame:
     """Every case with ``speedup`` = ``eager_step_median_s`` (see ``with_baseline``) / backend
     ``step_median_s`` (dimensionless, > 1 is faster than eager). NaN unless the case and the
     eager row are ``ok`` and timed."""
@@ -86,7 +105,7 @@ def break_even(df: pd.DataFrame) -> pd.DataFrame:
     m = speedups(df)
     gain = m["eager_step_median_s"] - m["step_median_s"]  # seconds saved per step
     faster = gain > 0
-    known = m["speedup"].notna() & (m["backend"] != "eager")
+    known = m["speedup"].notna() & (m["backend"] != EAGER)
     for out, col in (("break_even_steps", "compile_s"), ("break_even_warm_steps",
                                                           "compile_warm_s")):
         steps = pd.Series(np.inf, index=m.index)
@@ -141,18 +160,21 @@ FULLGRAPH_PREFIX = "fullgraph=True: "
 
 
 def debug_costs(df: pd.DataFrame) -> pd.DataFrame:
-    """``debug`` rows with the ``train`` row of the same run, workload, backend and device:
+    """The rows of the scenarios that print (``debug``) with the row of their twin without
+    the print (``train``, see ``print_twins``) of the same run, workload, backend and device:
     ``train_status``, ``train_step_median_s``, ``train_graph_breaks``, ``train_recompiles``,
     ``debug_cost_ratio`` (debug / train step, dimensionless) and ``debug_extra_s`` (seconds
     per step), numbers only when both are ok; and ``fullgraph_note``, the note an ok debug
     row carries in ``error`` (what ``torch.compile(fullgraph=True)`` raised), without its
     ``fullgraph=True: `` prefix."""
-    keys = ["run_id", "workload", "backend", "device"]
-    debug = df[df["scenario"] == "debug"]
+    twins = print_twins()
+    keys = ["run_id", "workload", "backend", "device", "twin"]
+    debug = df[df["scenario"].isin(twins)].assign(twin=lambda d: d["scenario"].map(twins))
     train_cols = ["status", "step_median_s", "graph_breaks", "recompiles"]
-    train = df[df["scenario"] == "train"][keys + train_cols].drop_duplicates(keys, keep="last")
+    train = df[df["scenario"].isin(twins.values())].rename(columns={"scenario": "twin"})
+    train = train[keys + train_cols].drop_duplicates(keys, keep="last")
     train = train.rename(columns={c: f"train_{c}" for c in train_cols})
-    m = debug.merge(train, on=keys, how="left")
+    m = debug.merge(train, on=keys, how="left").drop(columns="twin")
     valid = (m["status"] == "ok") & (m["train_status"] == "ok")
     m["debug_cost_ratio"] = (m["step_median_s"] / m["train_step_median_s"]).where(valid)
     m["debug_extra_s"] = (m["step_median_s"] - m["train_step_median_s"]).where(valid)
@@ -173,10 +195,10 @@ def shapes_summary(df: pd.DataFrame) -> pd.DataFrame:
     row's ``eager_status`` and ``eager_sequence_s``, and ``sequence_speedup`` = eager
     sequence_s / backend sequence_s (dimensionless, > 1 is faster than eager)."""
     keys = ["run_id", "workload", "device", "backend", "scenario"]
-    rows = df[df["scenario"].isin(SHAPE_SCENARIOS)][keys + SHAPES_COLUMNS].copy()
+    rows = df[df["scenario"].isin(shape_scenarios())][keys + SHAPES_COLUMNS].copy()
     rows["sequence_s"] = rows["sequence_s"].where(rows["status"] == "ok")
     base_keys = [k for k in keys if k != "backend"]
-    eager = rows[rows["backend"] == "eager"][base_keys + ["status", "sequence_s"]]
+    eager = rows[rows["backend"] == EAGER][base_keys + ["status", "sequence_s"]]
     eager = eager.rename(columns={"status": "eager_status", "sequence_s": "eager_sequence_s"})
     m = rows.merge(eager.drop_duplicates(base_keys, keep="last"), on=base_keys, how="left")
     valid = (m["sequence_s"] > 0) & (m["eager_sequence_s"] > 0)

@@ -22,22 +22,12 @@ from matplotlib.ticker import (  # noqa: E402
     NullFormatter,
 )
 
-from reports import metrics  # noqa: E402
-from reports.load import BACKENDS, backend_order  # noqa: E402
+from reports import backends, metrics  # noqa: E402
+from reports.metrics import EAGER  # noqa: E402
 from reports.units import fmt_steps  # noqa: E402
 
 PlotFn = Callable[[pd.DataFrame, Axes], Axes]
-_PALETTE = [f"C{i}" for i in range(10)]
 _DEVICE_MARKERS = {"cpu": "o", "cuda": "s"}
-
-
-def backend_color(backend: str) -> str:
-    """A fixed colour per backend, the same in every plot (eager is black)."""
-    if backend == "eager":
-        return "black"
-    if backend in BACKENDS:
-        return _PALETTE[BACKENDS.index(backend) % 10]
-    return _PALETTE[sum(map(ord, backend)) % 10]
 
 
 def _log_speedup_axis(ax: Axes) -> None:
@@ -60,19 +50,19 @@ def speedup_bars(df: pd.DataFrame, ax: Axes) -> Axes:
     """Bars of speedup against eager (log scale) per workload/scenario and backend, a line at
     1; cases that are not ok (or whose eager is not) are counted in a note, not drawn."""
     s = metrics.speedups(df)
-    s = s[s["backend"] != "eager"]
+    s = s[s["backend"] != EAGER]
     valid = s.dropna(subset=["speedup"])
     if valid.empty:
         return _no_data(ax, "no valid speedups")
     labels = list(dict.fromkeys(s["workload"] + "\n" + s["scenario"]))
-    backends = backend_order(valid["backend"])
-    width = min(0.8 / len(backends), 0.3)
-    for i, backend in enumerate(backends):
+    names, colors = backends.order(valid), backends.colors(valid)
+    width = min(0.8 / len(names), 0.3)
+    for i, backend in enumerate(names):
         rows = valid[valid["backend"] == backend]
-        x = [labels.index(w + "\n" + sc) + (i - (len(backends) - 1) / 2) * width
+        x = [labels.index(w + "\n" + sc) + (i - (len(names) - 1) / 2) * width
              for w, sc in zip(rows["workload"], rows["scenario"], strict=True)]
         ax.bar(x, rows["speedup"] - 1.0, bottom=1.0, width=width, label=backend,
-               color=backend_color(backend))  # from 1x: up is faster, down is slower
+               color=colors[backend])  # from 1x: up is faster, down is slower
     ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
     _log_speedup_axis(ax)
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
@@ -88,6 +78,11 @@ def speedup_bars(df: pd.DataFrame, ax: Axes) -> Axes:
     return ax
 
 
+def _ok_train(df: pd.DataFrame) -> pd.Series:
+    """The ok rows of the plain training step in steady state (``train``)."""
+    return df["scenario"].isin(metrics.plain_train_scenarios()) & (df["status"] == "ok")
+
+
 def _horizon(crossings: list[float]) -> float:
     """The x range (steps) of the wall-time plot: past the last finite crossing, >= 1e4."""
     finite = [c for c in crossings if np.isfinite(c)]
@@ -100,31 +95,32 @@ def cumulative_time(df: pd.DataFrame, ax: Axes) -> Axes:
     backend's line crosses eager's (its wall-time break-even). A backend's step is put on the
     eager row's scale (``metrics.step_on_eager_scale``), so its line and the speedup table
     rest on the same in-process ratio. Log-log axes."""
-    m = metrics.with_baseline(df[(df["scenario"] == "train") & (df["status"] == "ok")])
+    m = metrics.with_baseline(df[_ok_train(df)])
     m = m.dropna(subset=["first_call_s", "step_median_s"])
     if m.empty:
         return _no_data(ax, "no ok train rows")
     first = m.iloc[0]
     m = m[(m["workload"] == first["workload"]) & (m["device"] == first["device"])
           & (m["run_id"] == first["run_id"])]
-    eager = m[m["backend"] == "eager"]
+    eager = m[m["backend"] == EAGER]
     if eager.empty or eager["eager_status"].iloc[0] != "ok":
         return _no_data(ax, "no ok eager train row")
     e = eager.iloc[0]
     step = metrics.step_on_eager_scale(m, e["step_median_s"])
     cross = {r["backend"]: metrics.wall_time_crossing(r["first_call_s"], step[i],
                                                       e["first_call_s"], e["step_median_s"])
-             for i, r in m.iterrows() if r["backend"] != "eager"}
+             for i, r in m.iterrows() if r["backend"] != EAGER}
     n = np.logspace(0, np.log10(_horizon(list(cross.values()))), 200)
+    colors = backends.colors(m)
     for i, r in m.iterrows():
         b = r["backend"]
         ax.plot(n, metrics.cumulative_wall_s(r["first_call_s"], step[i], n),
-                color=backend_color(b), linewidth=2.5 if b == "eager" else 1.2, label=b)
+                color=colors[b], linewidth=2.5 if b == EAGER else 1.2, label=b)
         if b in cross and np.isfinite(cross[b]) and cross[b] > 1:
             y = metrics.cumulative_wall_s(r["first_call_s"], step[i], cross[b])
-            ax.plot([cross[b]], [y], "o", color=backend_color(b), markersize=5)
+            ax.plot([cross[b]], [y], "o", color=colors[b], markersize=5)
             ax.annotate(fmt_steps(cross[b]), (cross[b], y), textcoords="offset points",
-                        xytext=(4, -9), fontsize=6, color=backend_color(b))
+                        xytext=(4, -9), fontsize=6, color=colors[b])
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training steps")
@@ -138,11 +134,11 @@ def compile_vs_speedup(df: pd.DataFrame, ax: Axes) -> Axes:
     """One point per ok case with a compile time: compile_s (x, symlog) against speedup
     vs eager (y, log), colour per backend, marker per device; a line at speedup 1."""
     b = metrics.break_even(df)
-    b = b[(b["backend"] != "eager") & b["speedup"].notna() & b["compile_s"].notna()]
+    b = b[(b["backend"] != EAGER) & b["speedup"].notna() & b["compile_s"].notna()]
     if b.empty:
         return _no_data(ax, "no ok cases with compile_s")
     for (backend, device), g in b.groupby(["backend", "device"], sort=False):
-        ax.scatter(g["compile_s"], g["speedup"], color=backend_color(backend),
+        ax.scatter(g["compile_s"], g["speedup"], color=backends.colors(g)[backend],
                    marker=_DEVICE_MARKERS.get(device, "^"), label=f"{backend} ({device})")
     ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
     ax.set_xscale("symlog", linthresh=1e-3)
@@ -162,11 +158,12 @@ def recompiles_vs_shapes(df: pd.DataFrame, ax: Axes) -> Axes:
     s = s[(s["status"] == "ok")].dropna(subset=["recompiles", "distinct_batch_sizes"])
     if s.empty:
         return _no_data(ax, "no shapes data")
-    for backend in backend_order(s["backend"]):
+    colors = backends.colors(df)
+    for backend in backends.order(df, among=s["backend"]):
         g = s[s["backend"] == backend]
         for i, (_, w) in enumerate(g.groupby(["run_id", "workload", "device"], sort=False)):
             w = w.sort_values("distinct_batch_sizes")
-            ax.plot(w["distinct_batch_sizes"], w["recompiles"], "o-", color=backend_color(backend),
+            ax.plot(w["distinct_batch_sizes"], w["recompiles"], "o-", color=colors[backend],
                     linewidth=0.8, markersize=5, label=None if i else backend)
     sizes = sorted(s["distinct_batch_sizes"].unique())
     ax.set_xticks(sizes)
@@ -230,9 +227,9 @@ def _train_panels(df: pd.DataFrame) -> Figure:
     """One cumulative-time panel per workload and device whose train scenario has an ok
     eager row and at least one other ok backend to compare with it."""
     by = [*_run_and_device(df), "workload"]
-    ok = df[(df["scenario"] == "train") & (df["status"] == "ok")]
-    has_eager = ok[ok["backend"] == "eager"].groupby(by).size()
-    has_other = ok[ok["backend"] != "eager"].groupby(by).size()
+    ok = df[_ok_train(df)]
+    has_eager = ok[ok["backend"] == EAGER].groupby(by).size()
+    has_other = ok[ok["backend"] != EAGER].groupby(by).size()
     keep = has_eager.index.intersection(has_other.index)
     return facet_figure(ok[ok.set_index(by).index.isin(keep)], by, cumulative_time)
 

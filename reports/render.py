@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from reports.plots import Plot
-from reports.tables import Table
+from reports.table import Table
 from reports.verdict import Verdict
 
 TITLE = "Eager vs compiled: does a static graph beat a dynamic one?"

@@ -80,3 +80,29 @@ def fmt_mib(n_bytes: float | None) -> str:
 def fmt_count(n: float | None) -> str:
     """A count (graph breaks, recompiles) as an integer."""
     return MISSING if _missing(n) else f"{int(n):,}"
+
+
+def fmt_percent(fraction: float | None) -> str:
+    """A dimensionless fraction as a whole percentage: 0.5 -> ``"50%"``."""
+    return MISSING if _missing(fraction) else f"{fraction * 100:.0f}%"
+
+
+def fmt_gbps(bytes_per_s: float | None) -> str:
+    """Bytes per second as ``"12.3 GB/s"`` (GB = 1e9 bytes)."""
+    return MISSING if _missing(bytes_per_s) else fmt_rate(bytes_per_s / 1e9, "GB/s")
+
+
+def fmt_text(value: object) -> str:
+    """A text cell (a note, a name): ``value`` as a string, ``-`` when missing (None, NaN)."""
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    return MISSING if missing else str(value)
+
+
+def counted(n: float, word: str) -> str:
+    """3, "recompile" -> ``"3 recompiles"``; 1 -> ``"1 recompile"``."""
+    return f"{fmt_count(n)} {word}{'' if n == 1 else 's'}"
+
+
+def and_list(items: list[str]) -> str:
+    """["a", "b", "c"] -> ``"a, b and c"``."""
+    return " and ".join(filter(None, [", ".join(items[:-1]), *items[-1:]]))

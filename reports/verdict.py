@@ -1,8 +1,8 @@
 """The verdict, computed: per workload, scenario and device, the fastest correct backend, its
 speedup and break-even (cold and warm compile cache), and whether "static graphs are faster"
-holds there; then the debuggability facts measured (graph breaks, the debug step's cost, what
-``fullgraph=True`` says, recompiles under changing shapes). Every sentence is generated from
-the tables' numbers."""
+holds there (a PyTorch static graph: ``reports.backends.static``, from the runs' backend
+records); the debuggability facts come from ``reports.debuggability``. Every sentence is
+generated from the tables' numbers."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from reports import metrics
-from reports.load import SHAPE_SCENARIOS
-from reports.tables import Table
-from reports.units import MISSING, fmt_count, fmt_speedup, fmt_steps, fmt_time
+from bench.schema import steady_scenarios
+from reports import backends, metrics
+from reports.debuggability import debug_sentences
+from reports.metrics import EAGER
+from reports.table import Columns, Table, format_columns
+from reports.units import counted, fmt_speedup, fmt_steps, fmt_text, fmt_time
 
 CLAIM = "static graphs are faster"
 # A best static speedup within this fraction of 1 (0.952x to 1.05x) is called "within noise":
@@ -53,11 +55,6 @@ class Verdict:
     table: Table | None = None
 
 
-def _is_static(backend: str) -> bool:
-    """A PyTorch graph backend: anything but eager and the JAX backends."""
-    return backend != "eager" and not backend.startswith("jax_")
-
-
 def _fastest(rows: pd.DataFrame) -> pd.Series | None:
     """The ok row with the highest speedup against eager (the ratio to eager timed in the
     same process, so the ranking agrees with the speedups shown; eager counts as 1), or the
@@ -65,7 +62,7 @@ def _fastest(rows: pd.DataFrame) -> pd.Series | None:
     ok = rows[(rows["status"] == "ok") & rows["step_median_s"].notna()]
     if ok.empty:
         return None
-    speedup = ok["speedup"].mask(ok["backend"] == "eager", 1.0)
+    speedup = ok["speedup"].mask(ok["backend"] == EAGER, 1.0)
     if speedup.notna().all():
         return ok.loc[speedup.idxmax()]
     return ok.loc[ok["step_median_s"].idxmin()]
@@ -73,10 +70,10 @@ def _fastest(rows: pd.DataFrame) -> pd.Series | None:
 
 def _cell(key: dict, g: pd.DataFrame) -> dict:
     """One verdict row for the cases ``g`` of one workload, scenario and device."""
-    eager = g[g["backend"] == "eager"]
+    eager = g[g["backend"] == EAGER]
     eager_status = eager["status"].iloc[0] if len(eager) else None
     fastest = _fastest(g)
-    is_static = g["backend"].map(_is_static).astype(bool)
+    is_static = backends.static(g)
     static = _fastest(g[is_static])
     jit, jeager = _fastest(g[g["backend"] == "jax_jit"]), _fastest(g[g["backend"] == "jax_eager"])
     claim = None if static is None else judge_claim(static["speedup"])
@@ -89,7 +86,7 @@ def _cell(key: dict, g: pd.DataFrame) -> dict:
         "fastest_step_s": math.nan if fastest is None else fastest["step_median_s"],
         "fastest_eager_step_s": math.nan if fastest is None else fastest["eager_step_median_s"],
         "fastest_speedup": math.nan if fastest is None else
-        (1.0 if fastest["backend"] == "eager" and eager_status == "ok" else fastest["speedup"]),
+        (1.0 if fastest["backend"] == EAGER and eager_status == "ok" else fastest["speedup"]),
         **{f"fastest_{c}": math.nan if fastest is None else fastest[c] for c in
            ("compile_s", "break_even_steps", "compile_warm_s", "break_even_warm_steps")},
         "best_static": None if static is None else static["backend"],
@@ -153,7 +150,7 @@ def _fastest_sentence(r: pd.Series) -> str:
         status = "missing" if pd.isna(r["eager_status"]) else r["eager_status"]
         status += " without a step time" if status == "ok" else ""
         return f"{where}: eager {status}; the fastest correct backend is {r['fastest']} ({t})."
-    if r["fastest"] == "eager":
+    if r["fastest"] == EAGER:
         what = ("only eager was measured" if r["n_cases"] == 1 else
                 "only eager ran correctly" if r["n_ok"] == 1 else
                 "no correct backend beats eager")
@@ -177,11 +174,6 @@ def _fastest_sentence(r: pd.Series) -> str:
 def _steps(n: float) -> str:
     steps = fmt_steps(n)
     return f"{steps} step{'' if steps == '1' else 's'}"
-
-
-def _counted(n: float, word: str) -> str:
-    """3, "recompile" -> "3 recompiles"; 1 -> "1 recompile"."""
-    return f"{fmt_count(n)} {word}{'' if n == 1 else 's'}"
 
 
 def cell_sentences(frame: pd.DataFrame) -> list[str]:
@@ -215,12 +207,13 @@ def summary_sentences(df: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
                    f"least {NOISE:.0%}) holds in {(judged['claim'] == HOLDS).sum()} of "
                    f"{len(judged)} workload x scenario x device cells ({per_dev}).")
     geo = metrics.geomean_speedups(df)
-    for dev, g in geo[geo["backend"] != "eager"].groupby("device"):
+    for dev, g in geo[geo["backend"] != EAGER].groupby("device"):
         g = g.sort_values("geomean_speedup", ascending=False)
         items = ", ".join(f"{b} {fmt_speedup(v)} (n={n})" for b, v, n in
                           zip(g["backend"], g["geomean_speedup"], g["n"], strict=True))
-        out.append(f"On {dev}, geometric-mean speedup against eager (train, infer, debug; "
-                   f"the shapes scenarios are judged apart): {items}.")
+        out.append(f"On {dev}, geometric-mean speedup against eager "
+                   f"({', '.join(steady_scenarios())}; the shapes scenarios are judged "
+                   f"apart): {items}.")
     return out + _warm_sentences(df)
 
 
@@ -232,100 +225,32 @@ def _warm_sentences(df: pd.DataFrame) -> list[str]:
             f"{r['backend']} {fmt_time(r['cold_s'])} -> {fmt_time(r['warm_s'])}"
             + ("" if pd.isna(r["saved_fraction"]) else f" ({r['saved_fraction'] * 100:.0f}% "
                f"{'less' if r['saved_fraction'] >= 0 else 'more'})")
-            + f" over {_counted(r['n'], 'case')}" for _, r in g.iterrows())
+            + f" over {counted(r['n'], 'case')}" for _, r in g.iterrows())
         out.append(f"On {dev}, compile time cold -> with a warm cache (Inductor/JAX caches "
                    f"filled by an earlier process): {items}.")
     return out
 
 
-def _graph_break_sentences(df: pd.DataFrame, limit: int = 12) -> list[str]:
-    """How many cases counted graph breaks, and which ones broke the graph (up to ``limit``)."""
-    c = metrics.cases(df)
-    counted = c[c["graph_breaks"].notna()]
-    if counted.empty:
-        return []
-    broke = counted[counted["graph_breaks"] > 0]
-    text = f"Graph breaks were counted in {len(counted)} cases; {len(broke)} broke the graph"
-    listed = [f"{r['backend']} on {r['workload']}/{r['scenario']}/{r['device']}: "
-              f"{fmt_count(r['graph_breaks'])}" for _, r in broke.head(limit).iterrows()]
-    more = f" and {len(broke) - limit} more" if len(broke) > limit else ""
-    return [text + (f" ({'; '.join(listed)}{more})." if listed else ".")]
+def _claim_cell(claim: str | None) -> str:
+    return "cannot judge" if claim is None or pd.isna(claim) else claim
 
 
-def _against_train(r: pd.Series, col: str, word: str) -> str | None:
-    if pd.isna(r[col]):
-        return None
-    train = "" if pd.isna(r[f"train_{col}"]) else f" (train: {fmt_count(r[f'train_{col}'])})"
-    return _counted(r[col], word) + train
-
-
-def _debug_cost_sentences(df: pd.DataFrame) -> list[str]:
-    """The ``debug`` scenario per backend: step time, graph breaks and recompiles against
-    ``train``, and what ``fullgraph=True`` says of the step."""
-    out = []
-    for _, r in metrics.debug_costs(df).iterrows():
-        head = (f"With a print of the loss inside the step, {r['backend']} on "
-                f"{r['workload']}/{r['device']}")
-        if pd.isna(r["debug_cost_ratio"]):
-            train = MISSING if pd.isna(r["train_status"]) else r["train_status"]
-            text = f"{head}: debug {r['status']}, train {train}"
-        else:
-            extra = r["debug_extra_s"]
-            text = (f"{head} takes {fmt_speedup(r['debug_cost_ratio'])} its train step "
-                    f"({fmt_time(abs(extra))} {'extra' if extra >= 0 else 'less'} per step)")
-        counts = [c for c in (_against_train(r, "graph_breaks", "graph break"),
-                              _against_train(r, "recompiles", "recompile")) if c]
-        if counts and r["status"] == "ok":
-            text += " with " + " and ".join(counts)
-        if pd.notna(r["fullgraph_note"]):
-            text += f"; fullgraph=True says: {r['fullgraph_note']}"
-        out.append(text + ".")
-    return out
-
-
-def _shapes_part(r: pd.Series) -> str:
-    sizes = ("" if pd.isna(r["distinct_batch_sizes"])
-             else f" ({fmt_count(r['distinct_batch_sizes'])} distinct batch sizes)")
-    if r["status"] != "ok":
-        return f"{r['scenario']}{sizes} {r['status']}"
-    rec = ("recompiles not recorded" if pd.isna(r["recompiles"])
-           else _counted(r["recompiles"], "recompile"))
-    vs = ("" if r["backend"] == "eager" or pd.isna(r["sequence_speedup"])
-          else f" ({fmt_speedup(r['sequence_speedup'])} eager's "
-               f"{fmt_time(r['eager_sequence_s'])})")
-    return f"{r['scenario']}{sizes} {rec}, the pass takes {fmt_time(r['sequence_s'])}{vs}"
-
-
-def _shapes_sentences(df: pd.DataFrame) -> list[str]:
-    """Recompiles and pass time of ``shapes`` and ``shapes8``, per workload and backend."""
-    s = metrics.shapes_summary(df)
-    s = s.assign(_sc=s["scenario"].map(SHAPE_SCENARIOS.index))
-    out = []
-    for (_, workload, device, backend), g in s.sort_values("_sc", kind="stable").groupby(
-            ["run_id", "workload", "device", "backend"], sort=False):
-        parts = "; ".join(_shapes_part(r) for _, r in g.iterrows())
-        out.append(f"Changing batch sizes, {backend} on {workload}/{device}: {parts}.")
-    return out
-
-
-def debug_sentences(df: pd.DataFrame) -> list[str]:
-    """Graph breaks counted, the debug scenario's cost, recompiles under changing shapes."""
-    return _graph_break_sentences(df) + _debug_cost_sentences(df) + _shapes_sentences(df)
+# The verdict table's shown columns (its tidy frame is the whole verdict frame).
+SHOWN: Columns = {
+    "best backend": ("fastest", fmt_text),
+    "its step": ("fastest_step_s", fmt_time),
+    "eager alongside": ("fastest_eager_step_s", fmt_time),
+    "vs eager": ("fastest_speedup", fmt_speedup),
+    "break-even steps": ("fastest_break_even_steps", fmt_steps),
+    "best static": ("best_static", fmt_text),
+    "static vs eager": ("best_static_speedup", fmt_claim_speedup),
+    "claim": ("claim", _claim_cell),
+}
 
 
 def _shown(frame: pd.DataFrame) -> pd.DataFrame:
     idx = [c for c in ("run_id", "device", "workload", "scenario") if c in frame.columns]
-    shown = frame[idx].astype(object)
-    shown["best backend"] = frame["fastest"].astype(object).fillna(MISSING)
-    shown["its step"] = frame["fastest_step_s"].map(fmt_time)
-    shown["eager alongside"] = frame["fastest_eager_step_s"].map(fmt_time)
-    shown["vs eager"] = frame["fastest_speedup"].map(fmt_speedup)
-    shown["break-even steps"] = frame["fastest_break_even_steps"].map(fmt_steps)
-    shown["best static"] = frame["best_static"].astype(object).fillna(MISSING)
-    shown["static vs eager"] = frame["best_static_speedup"].map(fmt_claim_speedup)
-    shown["claim"] = frame["claim"].map(
-        lambda v: "cannot judge" if v is None or pd.isna(v) else v)
-    return shown
+    return pd.concat([frame[idx].astype(object), format_columns(frame, SHOWN)], axis=1)
 
 
 def build_verdict(df: pd.DataFrame) -> Verdict:

@@ -19,6 +19,7 @@ import torch
 
 from bench.backends import BACKENDS
 from bench.profiles import PROFILES
+from bench.schema import SCENARIOS, steady_scenarios
 from bench.timing import steady_state
 from models import WORKLOADS, WorkloadConfig, build_workload
 
@@ -26,7 +27,7 @@ from models import WORKLOADS, WorkloadConfig, build_workload
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workload", default="manual_mlp", choices=sorted(WORKLOADS))
-    p.add_argument("--scenario", default="train", choices=["train", "infer"])
+    p.add_argument("--scenario", default="train", choices=steady_scenarios())
     p.add_argument("--windows", type=int, default=25)
     p.add_argument("--pause-s", type=float, default=3.0, help="idle seconds between windows")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
@@ -34,7 +35,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     work = build_workload(args.workload, WorkloadConfig())
-    step = BACKENDS["eager"].prepare(work, args.scenario).step
+    step = BACKENDS["eager"].prepare(work, SCENARIOS[args.scenario]).step
     medians, start = [], time.time()
     for i in range(args.windows):
         s = steady_state({"eager": step}, lambda: None, PROFILES["quick"],

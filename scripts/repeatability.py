@@ -14,7 +14,8 @@ import argparse
 import numpy as np
 import pandas as pd
 
-from bench.results import KEY, read_results
+from bench.results import read_results
+from bench.schema import KEY
 
 
 def _changes(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:

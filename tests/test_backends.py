@@ -1,4 +1,5 @@
-"""Every torch backend computes what eager computes (tiny shapes, CPU), or says why it cannot."""
+"""Every torch backend computes what eager computes (tiny shapes, CPU), or says why it cannot;
+every backend declares what it is (the protocol the runner, the CLI and the reports read)."""
 
 from __future__ import annotations
 
@@ -6,25 +7,28 @@ import functools
 
 import pytest
 
-from bench import parity
-from bench.backends import BACKENDS, Unsupported
+from bench import parity, schema
+from bench.backends import BACKENDS, Unsupported, backend_infos, refusal
 from bench.backends.compiled import reset_dynamo
-from models import TRAINABLE, WORKLOADS, build_workload
+from bench.schema import SCENARIOS
+from models import WORKLOADS, build_workload, trainable_workloads
 from tests.conftest import TINY
 
-TORCH_BACKENDS = [name for name in BACKENDS if not name.startswith("jax")]
+TORCH_BACKENDS = [name for name, b in BACKENDS.items() if b.framework == "torch"]
+TRAIN = SCENARIOS["train"]
 
 
 @functools.cache
 def _reference(workload: str, scenario: str) -> parity.Reference:
-    return parity.build_reference(workload, scenario, TINY)
+    return parity.build_reference(workload, SCENARIOS[scenario], TINY)
 
 
 def _check(backend: str, workload: str, scenario: str) -> tuple[bool, float]:
     reset_dynamo()
     ref = _reference(workload, scenario)
     assert ref.deterministic  # eager twice gives bit-identical numbers on the CPU
-    return parity.check(lambda w: BACKENDS[backend].prepare(w, scenario), workload, scenario,
+    record = SCENARIOS[scenario]
+    return parity.check(lambda w: BACKENDS[backend].prepare(w, record), workload, record,
                         TINY, ref)
 
 
@@ -36,7 +40,7 @@ def test_inference_matches_eager(backend, workload):
     assert err < 1e-5
 
 
-@pytest.mark.parametrize("workload", TRAINABLE)
+@pytest.mark.parametrize("workload", trainable_workloads())
 @pytest.mark.parametrize("backend", ["jit_trace", "jit_script", "compile"])
 def test_training_matches_eager(backend, workload):
     passed, err = _check(backend, workload, "train")
@@ -46,18 +50,43 @@ def test_training_matches_eager(backend, workload):
 @pytest.mark.parametrize("workload", list(WORKLOADS))
 def test_export_training_is_unsupported(workload):
     with pytest.raises(Unsupported, match="not exportable"):
-        BACKENDS["export_aoti"].prepare(build_workload(workload, TINY), "train")
+        BACKENDS["export_aoti"].prepare(build_workload(workload, TINY), TRAIN)
 
 
-def test_registry_names_follow_design():
-    assert TORCH_BACKENDS == ["eager", "jit_script", "jit_trace", "compile",
-                              "compile_reduce_overhead", "compile_max_autotune",
-                              "compile_dynamic", "compile_static", "export_aoti"]
+@pytest.mark.parametrize("name", list(BACKENDS))
+def test_every_backend_declares_the_protocol(name):
+    backend = BACKENDS[name]
+    info = backend.info()
+    assert (info.name, info.framework, info.compiles, info.baseline) == (
+        name, backend.framework, backend.compiles, backend.baseline)
+    assert info.framework in schema.FRAMEWORKS
+    assert set(backend.own_process) <= set(SCENARIOS)
+    modes = {s.mode for s in SCENARIOS.values()}
+    assert set(backend.refuses) <= set(SCENARIOS) | modes
+    assert all(isinstance(r, str) and r for r in backend.refuses.values())
+
+
+def test_backend_infos_follow_the_registry_and_one_baseline_per_framework():
+    infos = backend_infos()
+    assert [i.name for i in infos] == list(BACKENDS)
+    baselines = {i.framework: i.name for i in infos if i.baseline}
+    assert baselines == {"torch": "eager", "jax": "jax_eager"}
+
+
+def test_refusals_come_from_declarations_in_order():
+    aoti, jit = BACKENDS["export_aoti"], BACKENDS["jax_jit"]
+    tensor_ops, mlp = WORKLOADS["tensor_ops"], WORKLOADS["manual_mlp"]
+    for scenario in SCENARIOS.values():
+        if scenario.trains:  # the workload's reason comes before the backend's
+            assert refusal(aoti, tensor_ops, scenario) == tensor_ops.refuses["train"]
+            assert refusal(aoti, mlp, scenario) == aoti.refuses["train"]
+        else:
+            assert refusal(aoti, tensor_ops, scenario) is refusal(jit, mlp, scenario) is None
 
 
 def test_jax_jit_reports_its_compile_phases():
     work = build_workload("sequential_adam", TINY)
-    prepared = BACKENDS["jax_jit"].prepare(work, "train")
+    prepared = BACKENDS["jax_jit"].prepare(work, TRAIN)
     prepared.step()
     prepared.step()  # a second step compiles nothing more
     phases = dict(p.split("=") for p in prepared.counters()["compile_phases"].split())

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 
+from bench.backends import BACKENDS
 from bench.cli import main
-from bench.results import COLUMNS
+from bench.schema import COLUMNS, read_meta
 from models import WORKLOADS
 
 
@@ -86,7 +85,12 @@ def test_quick_run_has_an_ok_row_per_case(quick_run):
 
 
 def test_quick_run_meta(quick_run):
-    meta = json.loads((quick_run / "meta.json").read_text())
+    meta = read_meta(quick_run)
     assert meta["device"] == "cpu" and meta["threads"] >= 1
     assert meta["torch"] and meta["python"] and meta["host_cpu"]
     assert meta["precision"]["float32_matmul_precision"] in {"highest", "high", "medium"}
+    assert meta["shard"] == "1/1" and meta["isolation"] == "in-process"  # the quick profile's
+    assert set(meta["roofline"]) == {"matmul_flops_per_s", "copy_bytes_per_s", "launch_floor_s"}
+    assert [b["name"] for b in meta["backends"]] == list(BACKENDS)  # the reports' order
+    assert len(meta["invocations"]) == 1 and meta["invocations"][0]["utc_time"] == \
+        meta["utc_time"]

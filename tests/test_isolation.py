@@ -15,7 +15,7 @@ import pytest
 from bench.case import case_matrix, parse_shard, shard
 from bench.cli import main
 from bench.errors import UsageError
-from bench.results import COLUMNS
+from bench.schema import COLUMNS
 
 RUN = ["run", "--workloads", "manual_mlp", "--backends", "eager", "--profile", "quick",
        "--isolation", "process"]
@@ -117,7 +117,7 @@ def test_warm_compile_only_where_a_cold_compile_is_reported(tmp_path):
     from bench.profiles import PROFILES
     from models import WorkloadConfig
 
-    cfg = RunConfig("warm", "cpu", replace(PROFILES["quick"], warm_compile=True), 1,
+    cfg = RunConfig("warm", replace(PROFILES["quick"], warm_compile=True), 1,
                     WorkloadConfig())
     rows = {s: run_isolated(Case("manual_mlp", s, "jit_trace", "cpu"), cfg, tmp_path, 120)[0]
             for s in ("infer", "shapes")}

@@ -16,8 +16,10 @@ from torch import nn
 
 from bench.backends.base import Unsupported
 from bench.backends.jax_backends import JaxEager, JaxJit, jax_device
-from models import TRAINABLE, WORKLOADS, Workload, build_workload
+from bench.schema import SCENARIOS
+from models import WORKLOADS, Workload, build_workload, trainable_workloads
 from models.jax_port import dropout, dropout_rate, port
+from models.mlp import SequentialSGD
 from tests.conftest import TINY
 
 STEPS = 3
@@ -79,9 +81,9 @@ def rel(pieces, ref: list[np.ndarray]) -> float:
 
 def check_backend(backend, name: str, ref: dict[str, list[np.ndarray]], caplog) -> None:
     """``backend``'s infer output, and its first and third train steps, against torch eager."""
-    infer = backend.prepare(fresh(name), "infer")
+    infer = backend.prepare(fresh(name), SCENARIOS["infer"])
     assert rel([infer.step()], ref["out"]) <= 1e-5
-    train = backend.prepare(fresh(name), "train")
+    train = backend.prepare(fresh(name), SCENARIOS["train"])
     p0, losses = ref["params0"], [float(train.step())]
     assert rel(train.params(), ref["params1"]) <= ONE_STEP_TOL[name]
     assert rel(minus(train.params(), p0), minus(ref["params1"], p0)) <= UPDATE_TOL[name]
@@ -97,7 +99,7 @@ def check_backend(backend, name: str, ref: dict[str, list[np.ndarray]], caplog) 
     assert rel(minus(params, p0), minus(ref["params"], p0)) <= UPDATE_TOL[name]
 
 
-@pytest.mark.parametrize("name", TRAINABLE)
+@pytest.mark.parametrize("name", trainable_workloads())
 def test_jax_port_and_backends_match_torch_eager(name, caplog):
     """The program's forward; its update op by op (``jax_eager``, whose first step is
     ``train_step`` itself) and jitted (``jax_jit``), one and three steps."""
@@ -122,6 +124,22 @@ def test_cnn_dropout_rate_is_read_at_port_time_and_scaled_like_torch():
     assert set(np.unique(np.asarray(h)).tolist()) == {0.0, 2.0}  # inverted: kept / (1 - p)
     assert abs(float(h.mean()) - 1.0) < 0.05
     assert dropout(h, 0.5, None) is h and dropout(h, 0.0, jax.random.key(1)) is h
+
+
+class NoPort(SequentialSGD):
+    """A workload that declares no JAX port (the default)."""
+
+    name = "no_port"
+
+    @classmethod
+    def jax_port(cls):
+        return None
+
+
+def test_a_workload_without_a_port_is_unsupported_not_failed():
+    assert NoPort.missing_port("jax") == "no JAX port of workload 'no_port'"
+    with pytest.raises(NotImplementedError, match="no JAX port of workload 'no_port'"):
+        JaxJit().prepare(NoPort(TINY), SCENARIOS["infer"])
 
 
 @pytest.mark.skipif(jax.devices()[0].platform == "gpu", reason="JAX has a GPU here")

@@ -1,5 +1,5 @@
 """The notes' networks: hand-derived gradients, both Sequential spellings, a step that learns,
-analytic FLOPs."""
+analytic FLOPs, and what each workload declares of itself."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 import torch
 
-from models import TRAINABLE, WORKLOADS, WorkloadConfig, build_workload
+from models import MODES, WORKLOADS, WorkloadConfig, build_workload, trainable_workloads
 from models.mlp import build_sequential, manual_grads
 
 
@@ -37,7 +37,7 @@ def test_positional_and_ordereddict_sequential_agree():
     assert torch.equal(positional(x), named(x))
 
 
-@pytest.mark.parametrize("name", TRAINABLE)
+@pytest.mark.parametrize("name", trainable_workloads())
 def test_one_train_step_lowers_the_loss(name, tiny):
     # The MLPs use the notes' learning rates. For the CNN, Adam's default 1e-3 (the notes')
     # overshoots on the very first step of a fresh network (the loss rises, then falls over
@@ -65,8 +65,7 @@ def test_infer_shapes_and_no_autograd_graph(name, tiny):
     work = build_workload(name, tiny)
     fn, args = work.step("infer")
     out = fn(*args)
-    n_out = {"mnist_cnn": (10,), "tensor_ops": ()}.get(name, (tiny.out_features,))
-    assert out.shape == (tiny.batch_size, *n_out)  # tensor_ops: mv gives (n,)
+    assert out.shape == (tiny.batch_size, *work.output_shape)  # tensor_ops: mv gives (n,)
     assert not out.requires_grad
     assert not work.module.training
 
@@ -90,10 +89,43 @@ def test_analytic_flops_at_the_notes_shapes():
 
 
 def test_untrainable_workload_says_so(tiny):
-    assert TRAINABLE == [n for n in WORKLOADS if n != "tensor_ops"]
+    assert trainable_workloads() == [n for n in WORKLOADS if n != "tensor_ops"]
     work = build_workload("tensor_ops", tiny)
     with pytest.raises(NotImplementedError, match="only the infer scenario"):
         work.train_step(*work.batch)
+    with pytest.raises(NotImplementedError, match="only the infer scenario"):
+        work.step("train")
+
+
+def test_step_takes_a_mode_and_prints_only_when_asked(tiny, capsys):
+    work = build_workload("sequential_sgd", tiny)
+    for prints in (False, True):
+        fn, args = work.step("train", prints=prints)
+        fn(*args)
+        assert work.module.training and ("Loss:" in capsys.readouterr().out) == prints
+    fn, args = work.step("infer", prints=True)
+    fn(*args)
+    assert not work.module.training and capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match="valid: train, infer"):
+        work.step("debug")
+    assert MODES == ("train", "infer")
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_every_workload_declares_itself(name):
+    cls = WORKLOADS[name]
+    assert cls.name == name and cls.section
+    assert set(cls.refuses) <= set(MODES)
+    assert cls.missing_port("torch") is None
+    assert (cls.jax_port() is None) == (cls.missing_port("jax") is not None)
+    trains = "train" not in cls.refuses
+    assert (cls.notes_epochs is not None) == trains  # what ``bench reproduce`` trains for
+
+
+def test_notes_epochs_are_the_notes():
+    notes = {"manual_mlp": 30, "autograd_mlp": 20, "sequential_sgd": 10000,
+             "sequential_adam": 300, "mnist_cnn": 2, "tensor_ops": None}  # CNN: the notes run 1
+    assert {name: WORKLOADS[name].notes_epochs for name in notes} == notes
 
 
 def test_unknown_workload_names_the_choices():

@@ -13,9 +13,15 @@ import torchvision
 from matplotlib import image as mpimg
 from torch.utils.data import DataLoader, Subset
 
-import bench.reproduce
+import bench.notes.reproduce
 from bench.cli import main
-from bench.preview import labels_title, plot_predictions, predict, preview_batch, preview_figure
+from bench.notes.preview import (
+    labels_title,
+    plot_predictions,
+    predict,
+    preview_batch,
+    preview_figure,
+)
 from models import WorkloadConfig, build_workload
 from models.data import mnist_datasets
 
@@ -85,7 +91,7 @@ def test_reproduce_writes_the_preview(monkeypatch, tmp_path, capsys):
         return (DataLoader(Subset(train, range(8)), batch_size=4),
                 DataLoader(Subset(test, range(4)), batch_size=4))
 
-    monkeypatch.setattr(bench.reproduce, "mnist_loaders", tiny_loaders)
+    monkeypatch.setattr(bench.notes.reproduce, "mnist_loaders", tiny_loaders)
     path = tmp_path / "preview.png"
     argv = ["reproduce", "--workload", "mnist_cnn", "--epochs", "1", "--preview", str(path)]
     assert main(argv) == 0

@@ -12,14 +12,24 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports import metrics, tables, verdict
+from bench.schema import COLUMNS, BackendInfo
+from reports import metrics, pivots, tables, verdict
 from reports.cli import build_files, main
-from reports.load import COLUMNS, REQUIRED, load_runs
+from reports.load import load_runs
 from reports.plots import PLOTS
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 2**20
 NOTE = "fullgraph=True: Unsupported: Attempted to inline function marked as skipped"
+# The backend records a run writes into meta.json (bench.backends' registry, in its order).
+REGISTRY = [
+    BackendInfo("eager", "torch", compiles=False, baseline=True),
+    *(BackendInfo(name, "torch", compiles=True) for name in (
+        "jit_script", "jit_trace", "compile", "compile_reduce_overhead", "compile_max_autotune",
+        "compile_dynamic", "compile_static", "export_aoti")),
+    BackendInfo("jax_eager", "jax", compiles=False, baseline=True),
+    BackendInfo("jax_jit", "jax", compiles=True),
+]  # fmt: skip
 
 
 def _row(run_id: str, device: str, workload: str, scenario: str, backend: str, status: str = "ok",
@@ -93,11 +103,13 @@ def _gpu_rows() -> list[dict]:
 
 
 def write_run(folder: Path, rows: list[dict], meta: dict | None = None) -> Path:
-    """A run folder as the bench writes it: results.csv with exactly COLUMNS, meta.json."""
+    """A run folder as the bench writes it: results.csv with exactly COLUMNS, meta.json (by
+    default with the backend records of ``REGISTRY``)."""
     folder.mkdir(parents=True)
     pd.DataFrame(rows, columns=COLUMNS).to_csv(folder / "results.csv", index=False)
     meta = meta or {"run_id": rows[0]["run_id"], "device": rows[0]["device"], "threads": 2,
-                    "precision": {"tf32_matmul": False}, "torch": "2.14.1"}
+                    "precision": {"tf32_matmul": False}, "torch": "2.14.1",
+                    "backends": [info.to_json() for info in REGISTRY]}
     (folder / "meta.json").write_text(json.dumps(meta))
     return folder
 
@@ -119,13 +131,6 @@ def _one(frame: pd.DataFrame, **where) -> pd.Series:
         mask &= frame[col] == value
     assert mask.sum() == 1, where
     return frame[mask].iloc[0]
-
-
-def test_schema_is_the_bench_schema():
-    from bench.results import COLUMNS as BENCH_COLUMNS
-
-    assert COLUMNS == BENCH_COLUMNS
-    assert set(REQUIRED) <= set(COLUMNS)
 
 
 def test_speedups_use_only_ok_cases(df):
@@ -154,14 +159,14 @@ def test_geomean_by_hand(df):
 
 
 def test_speedup_table_shows_status_strings(df):
-    shown = tables.speedup_table(df).shown
+    shown = pivots.speedup_table(df).shown
     mlp = _one(shown, device="cpu", workload="mlp", scenario="train")
     assert (mlp["compile"], mlp["jit_trace"]) == ("2.00x", "0.50x")
     assert (mlp["jit_script"], mlp["export_aoti"]) == ("mismatch", "unsupported")
     assert _one(shown, device="cpu", workload="cnn", scenario="train")["compile"] == "eager failed"
     assert _one(shown, device="cuda", workload="mlp", scenario="train")[
         "compile_reduce_overhead"] == "timeout"
-    geo = tables.geomean_table(df).shown.set_index("device")
+    geo = pivots.geomean_table(df).shown.set_index("device")
     assert geo.loc["cuda", "compile"] == "2.00x (n=1)"
     assert geo.loc["cpu", "jit_script"] == "-"
 
@@ -277,14 +282,14 @@ def test_shapes_table_numbers(df):
     assert s.loc[("jax_jit", "shapes"), "sequence_speedup"] == pytest.approx(2.0)
     assert math.isnan(s.loc[("compile_dynamic", "shapes8"), "sequence_s"])  # failed
     assert sorted(set(s["distinct_batch_sizes"].dropna())) == [2, 8]
-    shown = tables.shapes_table(df).shown.set_index("backend")
+    shown = pivots.shapes_table(df).shown.set_index("backend")
     assert list(shown.index) == ["eager", "compile", "compile_dynamic", "jax_jit"]
     assert shown.loc["compile"].drop(["device", "workload"]).tolist() == [
         "1", "3.20 s", "800 ms", "0.25x", "7", "4.00 s", "200 ms", "0.05x"]
     assert shown.loc["compile_dynamic", "shapes: vs eager"] == "0.80x"
     assert shown.loc["compile_dynamic", "shapes8: recompiles"] == "failed"
     assert shown.loc["eager", "shapes: sequence"] == "800 ms"
-    assert "shapes 2, shapes8 8" in tables.shapes_table(df).note
+    assert "shapes 2, shapes8 8" in pivots.shapes_table(df).note
 
 
 def test_recompiles_plot_has_points_at_2_and_8(df):
@@ -377,6 +382,7 @@ def built(runs_dirs, tmp_path_factory) -> tuple[Path, subprocess.CompletedProces
     out = tmp_path_factory.mktemp("out")
     code = ("import sys; from reports.cli import main; rc = main(sys.argv[1:]); "
             "print('IMPORTED', sorted(m for m in ('torch', 'jax') if m in sys.modules)); "
+            "print('BENCH', sorted(m for m in sys.modules if m.split('.')[0] == 'bench')); "
             "raise SystemExit(rc)")
     args = [sys.executable, "-c", code, "build", *map(str, runs_dirs), "--out", str(out)]
     return out, subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -386,6 +392,7 @@ def test_reports_never_imports_torch(built):
     _, proc = built
     assert proc.returncode == 0, proc.stderr
     assert "IMPORTED []" in proc.stdout
+    assert "BENCH ['bench', 'bench.schema']" in proc.stdout  # bench.schema, nothing else
 
 
 def test_build_writes_every_file(built):
@@ -485,7 +492,7 @@ def test_edge_cases_never_crash(name, tmp_path):
         assert plot.draw(df).axes
     if name == "jax_and_unknown":
         assert "In JAX, jax_jit runs at 15.00x jax_eager." in v.cells[0]
-        assert "tvm" in tables.speedup_table(df).shown.columns
+        assert "tvm" in pivots.speedup_table(df).shown.columns
 
 
 def test_people_units():

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from torch.utils.data import DataLoader
 
 from bench.backends.compiled import Compile, reset_dynamo
-from models import batch_sequence, build_workload
-from models.workload import DISTINCT8
+from bench.schema import SCENARIOS, epoch_batch_sizes
+from models import build_workload
 from tests.conftest import TINY
 
 
 def test_epoch_sequence_is_a_real_dataloader_epoch():
-    sizes = batch_sequence("shapes")
-    assert sizes == [64] * 62 + [32]  # 4,000 images, batch 64
+    sizes = SCENARIOS["shapes"].batch_sizes
+    assert sizes == epoch_batch_sizes() == tuple(len(b) for b in DataLoader(range(4000),
+                                                                            batch_size=64))
+    assert sizes == (64,) * 62 + (32,)  # 4,000 images, batch 64
     assert sum(sizes) == 4000
-    assert batch_sequence("shapes8") == list(DISTINCT8) == [8, 16, 24, 32, 40, 48, 56, 64]
+    assert SCENARIOS["shapes8"].batch_sizes == (8, 16, 24, 32, 40, 48, 56, 64)
 
 
 def _recompiles(scenario: str, dynamic: bool | None) -> int:
@@ -22,9 +25,10 @@ def _recompiles(scenario: str, dynamic: bool | None) -> int:
     scenario's batch sizes and return Dynamo's recompile count."""
     reset_dynamo()
     work = build_workload("sequential_sgd", TINY)
-    prepared = Compile("c", dynamic=dynamic).prepare(work, "infer")
-    batches = {n: work.make_batch(n)[0] for n in set(batch_sequence(scenario))}
-    for n in batch_sequence(scenario):
+    prepared = Compile("c", dynamic=dynamic).prepare(work, SCENARIOS["infer"])
+    sizes = SCENARIOS[scenario].batch_sizes
+    batches = {n: work.make_batch(n)[0] for n in set(sizes)}
+    for n in sizes:
         out = prepared.call(batches[n])
         assert out.shape == (n, TINY.out_features)
     return prepared.counters()["recompiles"]

@@ -11,6 +11,7 @@ import torch
 from bench import parity
 from bench.backends import BACKENDS
 from bench.backends.compiled import reset_dynamo
+from bench.schema import SCENARIOS
 from models import WORKLOADS, WorkloadConfig, build_workload
 from models.tensor_ops import UNSUPPORTED
 
@@ -21,7 +22,7 @@ PARITY_BACKENDS = [name for name in BACKENDS if not name.startswith("compile_")]
 
 @functools.cache
 def _reference() -> parity.Reference:
-    return parity.build_reference("tensor_ops", "infer", TINY_N)
+    return parity.build_reference("tensor_ops", SCENARIOS["infer"], TINY_N)
 
 
 @pytest.mark.parametrize("backend", PARITY_BACKENDS)
@@ -29,8 +30,9 @@ def test_inference_matches_eager(backend):
     reset_dynamo()
     ref = _reference()
     assert ref.deterministic
-    passed, err = parity.check(lambda w: BACKENDS[backend].prepare(w, "infer"), "tensor_ops",
-                               "infer", TINY_N, ref)
+    infer = SCENARIOS["infer"]
+    passed, err = parity.check(lambda w: BACKENDS[backend].prepare(w, infer), "tensor_ops",
+                               infer, TINY_N, ref)
     assert passed, f"{backend}: relative error {err:.3g}"
     assert err < 1e-5
 

@@ -1,14 +1,15 @@
-"""The one registry of backends, by DESIGN.md name. Adding a backend: one module here plus
-one line below, and its test."""
+"""The one registry of backends, by DESIGN.md name, in the order reports show them. Adding a
+backend: one module here (a ``BackendBase`` subclass declaring what it is) plus one line below."""
 
 from __future__ import annotations
 
 from bench.backends.aoti import ExportAOTI
-from bench.backends.base import Backend, Prepared, Unsupported
+from bench.backends.base import Backend, BackendBase, Prepared, Unsupported, refusal
 from bench.backends.compiled import COMPILE_BACKENDS
 from bench.backends.eager import Eager
 from bench.backends.jax_backends import JaxEager, JaxJit
 from bench.backends.torchscript import JitScript, JitTrace
+from bench.schema import BackendInfo
 
 BACKENDS: dict[str, Backend] = {
     "eager": Eager(),
@@ -20,4 +21,12 @@ BACKENDS: dict[str, Backend] = {
     "jax_jit": JaxJit(),
 }
 
-__all__ = ["BACKENDS", "Backend", "Prepared", "Unsupported"]
+
+def backend_infos() -> list[BackendInfo]:
+    """Every registered backend's ``BackendInfo``, in registry order (read now, so a backend
+    registered later is included): what a run's ``meta.json`` records under ``"backends"``."""
+    return [backend.info() for backend in BACKENDS.values()]
+
+
+__all__ = ["BACKENDS", "Backend", "BackendBase", "Prepared", "Unsupported", "backend_infos",
+           "refusal"]

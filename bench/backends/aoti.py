@@ -10,25 +10,26 @@ from pathlib import Path
 
 import torch
 
-from bench.backends.base import Prepared, Unsupported, torch_params
+from bench.backends.base import BackendBase, Prepared, torch_params
+from bench.schema import Scenario
 from models import Workload
 
 
-class ExportAOTI:
+class ExportAOTI(BackendBase):
     """torch.export + AOTInductor, inference only."""
 
     name = "export_aoti"
     compiles = True
     # Scenarios measured in a process of their own even in an in-process run: loading the
     # package crashed a shared process (SIGSEGV) on an H200 with torch 2.11. Only ``infer``
-    # builds a package; the others are refused in ``prepare`` at no cost, in-process.
+    # builds a package; the others are refused from ``refuses``, at no cost, in-process.
     own_process = ("infer",)
+    refuses = {"train": "torch.export + AOTInductor packages an inference graph; a training "
+                        "step (backward + optimizer update) is not exportable"}
 
-    def prepare(self, work: Workload, scenario: str) -> Prepared:
-        if scenario != "infer":
-            raise Unsupported("torch.export + AOTInductor packages an inference graph; a "
-                              "training step (backward + optimizer update) is not exportable")
-        _, args = work.step(scenario)  # eval mode
+    def prepare(self, work: Workload, scenario: Scenario) -> Prepared:
+        self.check_refusal(scenario)
+        _, args = work.step(scenario.mode)  # eval mode
         state: dict = {}
 
         def step():

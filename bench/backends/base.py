@@ -1,13 +1,15 @@
-"""What a backend is: a named way to execute a workload's step, and what it hands the runner."""
+"""What a backend is: a named way to execute a workload's step, what it declares of itself
+(framework, whether it compiles, the scenarios it refuses), and what it hands the runner."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from bench.schema import BackendInfo, Scenario
 from models import Workload
 
 
@@ -22,19 +24,18 @@ def torch_params(work: Workload) -> Callable[[], list[np.ndarray]]:
     return lambda: [p.detach().cpu().double().numpy().copy() for p in params]  # a snapshot
 
 
-
 @dataclass
 class Prepared:
     """A case ready to run under one backend.
 
     ``step()`` runs one step of the scenario on the workload's fixed batch and returns its
     output, fully computed (a JAX backend waits with ``block_until_ready`` inside): the loss
-    (0-dim) for ``train``, the network output ``(B, n_out)`` for ``infer``, as a torch tensor
-    or a JAX array. ``params()`` returns the current parameters as numpy arrays, in
-    ``work.module.parameters()`` order. ``counters()`` is read once the case has run:
-    ``graph_breaks``, ``recompiles`` where the backend knows them (and ``error``, a note
+    (0-dim) for a training mode, the network output ``(B, *output_shape)`` for ``infer``, as
+    a torch tensor or a JAX array. ``params()`` returns the current parameters as numpy
+    arrays, in ``work.module.parameters()`` order. ``counters()`` is read once the case has
+    run: ``graph_breaks``, ``recompiles`` where the backend knows them (and ``error``, a note
     such as the message ``fullgraph=True`` gives). ``call(*batch)``, where the backend can
-    take a batch of another size, runs one step on it (the ``shapes`` scenarios need it).
+    take a batch of another size, runs one step on it (the batch-size sequences need it).
     """
 
     step: Callable[[], Any]
@@ -44,15 +45,63 @@ class Prepared:
 
 
 class Backend(Protocol):
-    """Turns a workload's eager step into this backend's step.
+    """Turns a workload's eager step into this backend's step, and says what it is.
 
-    ``prepare(work, scenario)`` builds the backend's step for ``scenario`` ("train" or
-    "infer") around ``work`` (graph capture may happen here or on the first ``step()`` call)
-    and raises ``Unsupported`` when the backend cannot express the case. ``compiles`` says
-    whether the first call builds a graph (``compile_s`` is then reported).
+    ``framework``: "torch" or "jax" (``schema.FRAMEWORKS``). ``compiles``: the first call
+    builds a graph (``compile_s`` is then reported). ``baseline``: the framework's eager
+    baseline. ``own_process``: names of the scenarios measured in a process of their own
+    even in an in-process run. ``refuses``: a scenario's mode or name -> why this backend
+    cannot express it (the runner records ``unsupported`` with that reason, building nothing).
+    ``prepare(work, scenario)`` builds the backend's step for the ``Scenario`` record around
+    ``work`` (graph capture may happen here or on the first ``step()`` call) and raises
+    ``Unsupported`` when it finds it cannot express the case. ``info()``: the ``BackendInfo``
+    that ``meta.json`` records.
     """
 
     name: str
+    framework: str
     compiles: bool
+    baseline: bool
+    own_process: tuple[str, ...]
+    refuses: dict[str, str]
 
-    def prepare(self, work: Workload, scenario: str) -> Prepared: ...
+    def prepare(self, work: Workload, scenario: Scenario) -> Prepared: ...
+
+    def info(self) -> BackendInfo: ...
+
+
+class BackendBase:
+    """The protocol's defaults: a torch backend, not a baseline, run in the run's process,
+    refusing nothing. Subclasses set ``name`` and ``compiles`` and write ``prepare``."""
+
+    name: str
+    compiles: bool
+    framework: ClassVar[str] = "torch"
+    baseline: ClassVar[bool] = False
+    own_process: ClassVar[tuple[str, ...]] = ()
+    refuses: ClassVar[dict[str, str]] = {}
+
+    def info(self) -> BackendInfo:
+        """The backend as ``meta.json`` describes it."""
+        return BackendInfo(self.name, self.framework, self.compiles, self.baseline)
+
+    def check_refusal(self, scenario: Scenario) -> None:
+        """Raise ``Unsupported`` with the reason when ``refuses`` names ``scenario``."""
+        reason = backend_refusal(self, scenario)
+        if reason is not None:
+            raise Unsupported(reason)
+
+
+def backend_refusal(backend: Backend, scenario: Scenario) -> str | None:
+    """Why ``backend`` refuses ``scenario`` (by its name, else by its mode), or ``None``."""
+    return backend.refuses.get(scenario.name, backend.refuses.get(scenario.mode))
+
+
+def refusal(backend: Backend, workload: type[Workload], scenario: Scenario) -> str | None:
+    """Why ``backend`` cannot run ``scenario`` of ``workload``, decided from their
+    declarations alone (nothing is built); ``None`` when it may run. In this order: the
+    workload refuses the scenario's mode (``Workload.refuses``), the backend refuses the
+    scenario (``Backend.refuses``), the workload has no port to the backend's framework
+    (``Workload.missing_port``)."""
+    return (workload.refuses.get(scenario.mode) or backend_refusal(backend, scenario)
+            or workload.missing_port(backend.framework))

@@ -1,7 +1,7 @@
-"""``compile*``: ``torch.compile`` (TorchDynamo + Inductor) of the whole step: for ``train`` the
-workload's ``train_step`` (forward, loss, ``backward()`` and the optimizer update); for
-``infer`` the no-grad forward. Graph breaks and recompiles are read from Dynamo's counters
-(``torch._dynamo.utils.counters``) and recorded per case.
+"""``compile*``: ``torch.compile`` (TorchDynamo + Inductor) of the whole step: for a training
+scenario the workload's ``train_step`` (forward, loss, ``backward()`` and the optimizer
+update); for ``infer`` the no-grad forward. Graph breaks and recompiles are read from Dynamo's
+counters (``torch._dynamo.utils.counters``) and recorded per case.
 
 Modes (https://pytorch.org/docs/stable/generated/torch.compile.html): ``compile`` default,
 ``compile_reduce_overhead`` (CUDA graphs on a GPU), ``compile_max_autotune``
@@ -17,8 +17,9 @@ import io
 import torch
 from torch._dynamo.utils import calculate_time_spent, counters
 
-from bench.backends.base import Prepared, torch_params
+from bench.backends.base import BackendBase, Prepared, torch_params
 from bench.errors import one_line
+from bench.schema import Scenario
 from models import Workload
 
 
@@ -45,7 +46,7 @@ def reset_dynamo() -> None:
     counters.clear()
 
 
-class Compile:
+class Compile(BackendBase):
     """``torch.compile(step, mode=..., dynamic=...)`` registered under ``name``."""
 
     compiles = True
@@ -54,8 +55,8 @@ class Compile:
                  cpu_mode: str | None = None) -> None:
         self.name, self.mode, self.dynamic, self.cpu_mode = name, mode, dynamic, cpu_mode
 
-    def prepare(self, work: Workload, scenario: str) -> Prepared:
-        fn, args = work.step(scenario)
+    def prepare(self, work: Workload, scenario: Scenario) -> Prepared:
+        fn, args = work.step(scenario.mode, scenario.prints)
         mode = self.cpu_mode if work.cfg.device == "cpu" and self.cpu_mode else self.mode
         compiled = torch.compile(fn, mode=mode, dynamic=self.dynamic)
         after_first: list[tuple[int, int]] = []
@@ -74,18 +75,20 @@ class Compile:
             found: dict[str, object] = {"graph_breaks": breaks,
                                         "recompiles": dynamo_counts()[1] - graphs,
                                         "compile_phases": compile_phases()}
-            if scenario == "debug":
-                found["error"] = fullgraph_error(type(work)(work.cfg), mode, self.dynamic)
+            if scenario.prints:
+                found["error"] = fullgraph_error(type(work)(work.cfg), scenario, mode,
+                                                 self.dynamic)
             return found
 
         return Prepared(step=lambda: call(*args), params=torch_params(work),
                         counters=case_counters, call=call)
 
 
-def fullgraph_error(work: Workload, mode: str | None, dynamic: bool | None) -> str:
-    """What ``torch.compile(..., fullgraph=True)`` says of the notes' debug step (a print of
-    ``loss.item()``): the first line of its error, or that it compiled."""
-    fn, args = work.step("debug")
+def fullgraph_error(work: Workload, scenario: Scenario, mode: str | None,
+                    dynamic: bool | None) -> str:
+    """What ``torch.compile(..., fullgraph=True)`` says of ``scenario``'s step (the notes'
+    debug step prints ``loss.item()``): the first line of its error, or that it compiled."""
+    fn, args = work.step(scenario.mode, scenario.prints)
     reset_dynamo()  # else a frame past its recompile limit would quietly run eager
     try:
         with contextlib.redirect_stdout(io.StringIO()):

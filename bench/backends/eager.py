@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from bench.backends.base import Prepared, torch_params
+from bench.backends.base import BackendBase, Prepared, torch_params
+from bench.schema import Scenario
 from models import Workload
 
 
-class Eager:
+class Eager(BackendBase):
     """Runs ``Workload.step`` unchanged."""
 
     name = "eager"
     compiles = False
+    baseline = True
 
-    def prepare(self, work: Workload, scenario: str) -> Prepared:
-        fn, args = work.step(scenario)
+    def prepare(self, work: Workload, scenario: Scenario) -> Prepared:
+        fn, args = work.step(scenario.mode, scenario.prints)
         return Prepared(step=lambda: fn(*args), params=torch_params(work), call=fn)

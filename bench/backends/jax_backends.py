@@ -13,7 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 import torch
 
-from bench.backends.base import Prepared, Unsupported
+from bench.backends.base import BackendBase, Prepared, Unsupported
+from bench.schema import Scenario
 from models import Workload
 from models.jax_port import JaxProgram, State, TrainStep, port
 
@@ -46,6 +47,7 @@ def jax_compile_phases(since: int) -> str:
     for phase, secs in _PHASE_EVENTS[since:]:
         total[phase] += secs
     return " ".join(f"{phase}={secs:.3f}s" for phase, secs in total.items())
+
 
 def jax_device(work: Workload) -> jax.Device:
     """The JAX device of ``work.cfg.device`` ("cpu", "cuda" or "cuda:N"); ``Unsupported`` when
@@ -119,21 +121,21 @@ class _Run:
 Counters = Callable[[], dict[str, int]]
 
 
-class _JaxBackend:
-    """Shared preparation: port the workload onto its device, then ``wrap`` its functions."""
+class _JaxBackend(BackendBase):
+    """Shared preparation: port the workload onto its device, then ``wrap`` its functions.
+    A workload without a ``jax_port`` is refused (``Workload.missing_port``)."""
 
-    name: str
-    compiles: bool
+    framework = "jax"
 
     def wrap(self, fn: Callable[..., Any], donate: tuple[int, ...]) -> tuple[Callable, Counters]:
         """This backend's version of ``fn`` and the counters it keeps (per prepared case)."""
         raise NotImplementedError
 
-    def prepare(self, work: Workload, scenario: str) -> Prepared:
+    def prepare(self, work: Workload, scenario: Scenario) -> Prepared:
         device = jax_device(work)
         program = port(work, device, torch_precision(device))
         moved = on_device(device)
-        if scenario == "infer":
+        if not scenario.trains:
             forward, counters = self.wrap(program.forward, ())
             params = program.params
 
@@ -150,7 +152,7 @@ class _JaxBackend:
 
         def call(x: Any, y: Any) -> jax.Array:
             loss = run.step_on(moved(x), moved(y))
-            if scenario == "debug":  # the notes print the loss every step: a host sync
+            if scenario.prints:  # the notes print the loss every step: a host sync
                 print(f"Loss:{float(loss):.4f}")
             return loss
 
@@ -178,6 +180,7 @@ class JaxEager(_JaxBackend):
 
     name = "jax_eager"
     compiles = False
+    baseline = True
 
     def wrap(self, fn: Callable[..., Any], donate: tuple[int, ...]) -> tuple[Callable, Counters]:
         return fn, dict

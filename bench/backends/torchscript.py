@@ -2,25 +2,26 @@
 torch 2.14, benchmarked anyway; the runner records its FutureWarning in meta.json).
 
 ``infer`` runs the traced/scripted module, frozen (``torch.jit.freeze``) in eval mode.
-``train`` of ``manual_mlp`` runs the hand-derived update (``models.mlp.manual_sgd_step``)
-itself as TorchScript. The other workloads train through autograd and ``torch.optim``, which
-TorchScript cannot express: their forward runs as TorchScript (sharing the eager parameters)
-and ``loss.backward()`` and the optimizer step stay eager, the way TorchScript models were
-trained. A module traced in train mode keeps ``dropout(train=True)`` as a random op.
+Training (every scenario whose mode is ``train``) of ``manual_mlp`` runs the hand-derived
+update (``models.mlp.manual_sgd_step``) itself as TorchScript. The other workloads train
+through autograd and ``torch.optim``, which TorchScript cannot express: their forward runs as
+TorchScript (sharing the eager parameters) and ``loss.backward()`` and the optimizer step stay
+eager, the way TorchScript models were trained. A module traced in train mode keeps
+``dropout(train=True)`` as a random op.
 """
 
 from __future__ import annotations
 
 import torch
 
-from bench.backends.base import Prepared, torch_params
+from bench.backends.base import BackendBase, Prepared, torch_params
+from bench.schema import Scenario
 from models import Workload
 from models.mlp import ManualMLP, manual_sgd_step
 
 
-class _TorchScript:
+class _TorchScript(BackendBase):
     compiles = True
-    name: str
 
     def convert(self, module: torch.nn.Module, example: tuple):
         """The module as TorchScript."""
@@ -30,10 +31,10 @@ class _TorchScript:
         """``manual_sgd_step`` at rate ``lr`` as TorchScript: ``(x, y, w1, w2) -> loss``."""
         raise NotImplementedError
 
-    def prepare(self, work: Workload, scenario: str) -> Prepared:
+    def prepare(self, work: Workload, scenario: Scenario) -> Prepared:
         params = torch_params(work)
-        fn, args = work.step(scenario)  # sets train/eval mode
-        if scenario == "infer":
+        fn, args = work.step(scenario.mode, scenario.prints)  # sets train/eval mode
+        if not scenario.trains:
             with torch.no_grad():
                 graph = torch.jit.freeze(self.convert(work.module, args).eval())
 

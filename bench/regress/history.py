@@ -5,11 +5,11 @@ runs can be compared later (``python -m bench compare``)."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 from pathlib import Path
 
 from bench.errors import UsageError
+from bench.results import read_run_meta
 
 FILES = ("results.csv", "meta.json")
 
@@ -27,11 +27,12 @@ def history_name(meta: dict) -> str:
 def append_history(run_dir: Path, history: Path) -> Path:
     """Copy the run's files to a new folder under ``history`` (never over an older one: a
     name taken already gets ``-2``, ``-3``...). Returns the folder. Raises ``UsageError``
-    when the run folder lacks a file or ``history`` cannot be written."""
+    when the run folder lacks a file, its ``meta.json`` is unreadable, or ``history`` cannot
+    be written."""
     missing = [f for f in FILES if not (run_dir / f).exists()]
     if missing:
         raise UsageError(f"cannot keep {run_dir} in history: no {', '.join(missing)}")
-    name = history_name(json.loads((run_dir / "meta.json").read_text()))
+    name = history_name(read_run_meta(run_dir))
     try:
         history.mkdir(parents=True, exist_ok=True)
         dest, n = history / name, 1

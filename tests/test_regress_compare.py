@@ -1,9 +1,9 @@
-"""The regression rule with literal numbers, the compare command on synthetic run folders, a
-planted slowdown caught end to end, the export for github-action-benchmark, and history."""
+"""The regression rule with literal numbers, the compare command on synthetic run folders and
+a planted slowdown caught end to end. ``row`` and ``write_run`` serve the other
+``test_regress_*`` files too."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import replace
 
@@ -12,21 +12,38 @@ import pytest
 
 from bench.case import RunConfig, case_matrix
 from bench.cli import main
-from bench.compare import (
+from bench.errors import UsageError
+from bench.profiles import PROFILES
+from bench.regress.compare import (
     IMPROVEMENT,
     NO_CHANGE,
     REGRESSION,
-    Interval,
     compare_frames,
     judge_count,
     judge_status,
     judge_time,
 )
-from bench.export import github_action_benchmark
-from bench.history import append_history, history_name
-from bench.profiles import PROFILES
+from bench.regress.ratios import Interval
 from bench.results import ResultsWriter, rows_frame
 from bench.runner import run_matrix
+
+
+def row(backend, median_s, half_s, eager_s=None, workload="manual_mlp", **kw):
+    """One results row with literal times (seconds) and a symmetric interval."""
+    return {"run_id": "r", "workload": workload, "scenario": "train", "backend": backend,
+            "device": "cpu", "batch_size": 100, "status": "ok", "repeats": 20,
+            "step_median_s": median_s, "step_ci_low_s": median_s - half_s,
+            "step_ci_high_s": median_s + half_s,
+            "eager_step_median_s": median_s if eager_s is None else eager_s, **kw}
+
+
+def write_run(folder, rows, meta=None):
+    """A run folder as the bench writes it: the rows' results files, and ``meta`` if given."""
+    writer = ResultsWriter(folder)
+    writer.add_many(rows)
+    if meta is not None:
+        writer.write_meta(meta)
+    return str(folder)
 
 
 def test_15_percent_inside_wide_noise_is_no_change():
@@ -57,21 +74,8 @@ def test_status_and_counts_are_exact():
     assert judge_count("graph_breaks", math.nan, 1) == (NO_CHANGE, "")
 
 
-def row(backend, median_s, half_s, eager_s=None, workload="manual_mlp", **kw):
-    """One results row with literal times (seconds) and a symmetric interval."""
-    return {"run_id": "r", "workload": workload, "scenario": "train", "backend": backend,
-            "device": "cpu", "batch_size": 100, "status": "ok", "repeats": 20,
-            "step_median_s": median_s, "step_ci_low_s": median_s - half_s,
-            "step_ci_high_s": median_s + half_s,
-            "eager_step_median_s": median_s if eager_s is None else eager_s, **kw}
-
-
-def frame(rows):
-    return rows_frame(rows)
-
-
 def verdicts(base, cur, **kw):
-    lines = compare_frames(frame(base), frame(cur), **kw)
+    lines = compare_frames(rows_frame(base), rows_frame(cur), **kw)
     return dict(zip(lines["case"], lines["verdict"], strict=True)), lines
 
 
@@ -104,9 +108,12 @@ def test_missing_case_is_a_regression_and_a_new_one_is_reported():
     assert list(lines["why"]) == ["missing in CURRENT", "new case (not in BASELINE)"]
 
 
-def write_run(folder, rows):
-    ResultsWriter(folder).add_many(rows)
-    return str(folder)
+def test_a_case_twice_in_one_run_is_refused_naming_the_run():
+    rows = [row("eager", 1e-3, 1e-5)]
+    with pytest.raises(UsageError) as err:
+        compare_frames(rows_frame(rows), rows_frame(rows * 2))
+    assert str(err.value) == \
+        "results file CURRENT/results.csv has the case manual_mlp/train/eager/cpu twice"
 
 
 def test_planted_slowdown_in_synthetic_folders_fails_compare(tmp_path, capsys):
@@ -120,6 +127,22 @@ def test_planted_slowdown_in_synthetic_folders_fails_compare(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "REGRESSION manual_mlp/train/compile/cpu: ratio to eager +100.0%" in out
     assert "1 regression, 0 improvement, 1 no change" in out
+
+
+def test_compare_notes_what_the_runs_differ_in(tmp_path, capsys):
+    """The note comes from both meta.json files; a missing or broken one only drops it."""
+    rows = [row("eager", 1e-3, 1e-5)]
+    a = write_run(tmp_path / "a", rows, {"threads": 1, "torch": "2.14.1"})
+    b = write_run(tmp_path / "b", rows, {"threads": 2, "torch": "2.14.1"})
+    assert main(["compare", a, b]) == 0
+    assert "note: runs differ in threads 1 vs 2\n" in capsys.readouterr().out
+    for text in (None, "{not json", "[1, 2]"):
+        meta = tmp_path / "b" / "meta.json"
+        meta.unlink(missing_ok=True)
+        if text is not None:
+            meta.write_text(text)
+        assert main(["compare", a, b]) == 0
+        assert "note:" not in capsys.readouterr().out
 
 
 def test_compare_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
@@ -141,52 +164,8 @@ def test_planted_slowdown_is_caught_end_to_end(tmp_path, tiny, monkeypatch, caps
     for plant in ("", "jit_script=2.0"):
         monkeypatch.setenv("BENCH_PLANT_SLOWDOWN", plant)
         out = tmp_path / (plant or "base")
-        cfg = RunConfig("r", "cpu", profile, 1, tiny)
+        cfg = RunConfig(run_id="r", profile=profile, threads=1, workload=tiny)
         run_matrix(cases, cfg, ResultsWriter(out), {"warnings": []})
         folders.append(str(out))
     assert main(["compare", *folders]) == 1
     assert "REGRESSION manual_mlp/train/jit_script/cpu: ratio to eager +" in capsys.readouterr().out
-
-
-def test_export_is_what_github_action_benchmark_reads(tmp_path, capsys):
-    rows = [row("eager", 2e-3, 2e-5), row("compile", 1e-3, 1e-5, eager_s=2e-3),
-            row("jit_script", 1e-3, 1e-5, status="failed")]
-    run = write_run(tmp_path / "run", rows)
-    assert main(["export", run, "--out", str(tmp_path / "bench.json")]) == 0
-    data = json.loads((tmp_path / "bench.json").read_text())
-    assert isinstance(data, list) and data
-    for entry in data:  # the action's BenchmarkResult: name, unit, value; range, extra optional
-        assert isinstance(entry["name"], str) and isinstance(entry["unit"], str)
-        assert isinstance(entry["value"], float)
-        assert set(entry) <= {"name", "unit", "value", "range", "extra"}
-        assert all(isinstance(entry[k], str) for k in ("range", "extra") if k in entry)
-    assert [(e["name"], e["unit"], e["value"]) for e in data] == [
-        ("manual_mlp/train/eager/cpu", "s", 2e-3), ("manual_mlp/train/compile/cpu", "s", 1e-3),
-        ("manual_mlp/train/compile/cpu vs eager", "ratio", 0.5)]
-    assert github_action_benchmark(frame(rows)) == data
-    assert main(["export", run, "--format", "csv"]) == 2
-
-
-def test_history_keeps_each_run_in_its_own_folder(tmp_path):
-    run = tmp_path / "run"
-    write_run(run, [row("eager", 1e-3, 1e-5)])
-    meta = {"utc_time": "2025-01-31T12:05:01+00:00", "git_commit": "70b08ae1234+dirty"}
-    (run / "meta.json").write_text(json.dumps(meta))
-    assert history_name(meta) == "2025-01-31T120501Z_70b08ae-dirty"
-    first, second = append_history(run, tmp_path / "h"), append_history(run, tmp_path / "h")
-    assert first.name == "2025-01-31T120501Z_70b08ae-dirty" and second.name.endswith("-2")
-    assert sorted(p.name for p in first.iterdir()) == ["meta.json", "results.csv"]
-
-
-def test_run_with_history_then_compare_and_export(tmp_path, capsys):
-    """One real eager case: ``--history`` keeps a copy that compare and export read."""
-    out, hist = tmp_path / "run", tmp_path / "hist"
-    assert main(["run", "--workloads", "manual_mlp", "--scenarios", "infer", "--profile",
-                 "quick", "--out", str(out), "--history", str(hist)]) == 0
-    (kept,) = hist.iterdir()
-    assert sorted(p.name for p in kept.iterdir()) == ["meta.json", "results.csv"]
-    assert main(["compare", str(out), str(kept)]) == 0
-    assert "0 regression, 0 improvement, 1 no change" in capsys.readouterr().out
-    assert main(["export", str(kept)]) == 0
-    (entry,) = json.loads(capsys.readouterr().out)
-    assert entry["name"] == "manual_mlp/infer/eager/cpu" and entry["unit"] == "s"

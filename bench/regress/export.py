@@ -14,16 +14,16 @@ from typing import Any
 import pandas as pd
 
 from bench.errors import UsageError
-from bench.results import KEY, read_results
+from bench.regress.ratios import Interval, eager_ratio, num, raw_time
+from bench.results import case_name, read_results
 
 FORMATS = ("github-action-benchmark",)
 
 
-def _entry(name: str, unit: str, value: float, low: float, high: float, extra: str
-           ) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": name, "unit": unit, "value": float(value)}
-    if math.isfinite(low) and math.isfinite(high):
-        entry["range"] = f"{low:.6g} .. {high:.6g} (95% CI of the median)"
+def _entry(name: str, unit: str, iv: Interval, extra: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "unit": unit, "value": float(iv.value)}
+    if math.isfinite(iv.low) and math.isfinite(iv.high):
+        entry["range"] = f"{iv.low:.6g} .. {iv.high:.6g} (95% CI of the median)"
     entry["extra"] = extra
     return entry
 
@@ -32,17 +32,16 @@ def github_action_benchmark(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Per ``ok`` row: ``<workload>/<scenario>/<backend>/<device>`` with the step's median in
     ``s``, and for a non-eager row with an interleaved eager time, ``... vs eager`` with the
     ratio ``step_median_s / eager_step_median_s`` (its range: the step's interval over eager's
-    median, as ``bench.compare`` computes it). Smaller is better for both."""
+    median, ``bench.regress.ratios.eager_ratio``, as compare gates it). Smaller is better."""
     out = []
     for row in df[df["status"] == "ok"].to_dict("records"):
-        name = "/".join(str(row[k]) for k in KEY)
-        lo, med, hi = (float(row[c]) for c in ("step_ci_low_s", "step_median_s",
-                                                 "step_ci_high_s"))
+        name = case_name(row)
         extra = f"run {row['run_id']}; {row['repeats']:.0f} repeats; batch {row['batch_size']:.0f}"
-        out.append(_entry(name, "s", med, lo, hi, extra))
-        eager = float(row["eager_step_median_s"])
-        if row["backend"] != "eager" and math.isfinite(eager) and eager > 0:
-            out.append(_entry(f"{name} vs eager", "ratio", med / eager, lo / eager, hi / eager,
+        out.append(_entry(name, "s", raw_time(row), extra))
+        ratio = eager_ratio(row)
+        if ratio is not None:
+            eager = num(row, "eager_step_median_s")
+            out.append(_entry(f"{name} vs eager", "ratio", ratio,
                               f"{extra}; eager median {eager:.6g} s, same process"))
     return out
 

@@ -8,33 +8,26 @@ from pathlib import Path
 import pandas as pd
 
 from bench.errors import UsageError
-from bench.results import KEY, ResultsWriter, read_results
+from bench.results import ResultsWriter, duplicate_case, read_results, read_run_meta
 
 MUST_AGREE = ("device", "python", "torch", "torchvision", "jax", "host_cpu", "threads",
               "precision", "profile")
 
 
-def _meta(folder: Path) -> dict:
-    path = folder / "meta.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UsageError(f"unreadable run metadata {path}: {exc}") from None
-
-
 def merge(folders: list[Path], out: Path) -> int:
     """Concatenate the shards' results into ``out`` after checking that their ``meta.json``
     agree on device, versions, host, threads, precision and profile. Raises ``UsageError``
-    naming the first disagreement, or a case measured by two shards."""
-    metas = [_meta(f) for f in folders]
+    naming the first disagreement, an unreadable ``meta.json``, or a case measured by two
+    shards."""
+    metas = [read_run_meta(f) for f in folders]
     for key in MUST_AGREE:
         values = {json.dumps(m.get(key), sort_keys=True) for m in metas}
         if len(values) > 1:
             raise UsageError(f"cannot merge runs with different {key}: {', '.join(sorted(values))}")
     df = pd.concat([read_results(f) for f in folders], ignore_index=True)
-    dup = df[df.duplicated(KEY, keep=False)]
-    if not dup.empty:
-        raise UsageError(f"case measured twice: {'/'.join(map(str, dup.iloc[0][KEY]))}")
+    dup = duplicate_case(df)
+    if dup is not None:
+        raise UsageError(f"case measured twice: {dup}")
     writer = ResultsWriter(out)
     meta = {**metas[0], "merged_from": [m.get("run_id") for m in metas],
             "shards": [m.get("shard") for m in metas],

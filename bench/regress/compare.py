@@ -6,11 +6,11 @@ What is gated (a gated regression makes the exit status 1):
 - time, as the ratio to eager measured in the same process (``step_median_s /
   eager_step_median_s``, eager timed interleaved with the case), so a faster or slower machine
   does not read as a change. Its 95% interval is the step's order-statistic interval scaled
-  by eager's median, ``[step_ci_low_s, step_ci_high_s] / eager_step_median_s``: an
-  approximation that treats eager's median as exact (its own interval is not stored with the
-  case), so the interval is somewhat too narrow; the threshold covers the rest. ``eager`` rows
-  (and rows without an interleaved eager time) have only their raw time, which is reported but
-  gated only with ``--absolute`` (which gates every row's raw time as well).
+  by eager's median (``bench.regress.ratios.eager_ratio``): an approximation that treats
+  eager's median as exact, so the interval is somewhat too narrow; the threshold covers the
+  rest. ``eager`` rows (and rows without an interleaved eager time) have only their raw time,
+  which is reported but gated only with ``--absolute`` (which gates every row's raw time as
+  well).
 - status, graph breaks and recompiles, exactly, like PyTorch's expected-results files: any
   change is reported; ``ok`` -> anything else and more breaks or recompiles are regressions.
 - presence: a case of BASELINE missing from CURRENT is a regression; a new case is reported.
@@ -20,7 +20,6 @@ The time rule is ``judge_time``: pure, on literal numbers.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,19 +28,12 @@ from typing import Any
 import pandas as pd
 
 from bench.errors import UsageError
-from bench.results import KEY, read_results
+from bench.regress.ratios import Interval, eager_ratio, num, raw_time
+from bench.results import case_name, duplicate_case, read_results
+from bench.schema import RunFolderError, read_meta
 
 REGRESSION, IMPROVEMENT, NO_CHANGE = "regression", "improvement", "no change"
 DEFAULT_THRESHOLD = 0.10  # a 10% change, and outside the noise, to count
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A median and its 95% confidence interval, in one unit (seconds, or a ratio)."""
-
-    value: float
-    low: float
-    high: float
 
 
 @dataclass(frozen=True)
@@ -95,30 +87,6 @@ def judge_count(name: str, base: float, cur: float) -> tuple[str, str]:
     return IMPROVEMENT, f"fewer {name} {counts}"
 
 
-def _num(row: dict[str, Any], col: str) -> float:
-    value = row.get(col)
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def raw_time(row: dict[str, Any]) -> Interval:
-    """The step's median and interval, seconds."""
-    return Interval(_num(row, "step_median_s"), _num(row, "step_ci_low_s"),
-                    _num(row, "step_ci_high_s"))
-
-
-def eager_ratio(row: dict[str, Any]) -> Interval | None:
-    """The step's ratio to eager in the same process (interval scaled by eager's median,
-    see the module docstring); None for eager itself or without an interleaved eager time."""
-    eager = _num(row, "eager_step_median_s")
-    if row["backend"] == "eager" or not eager > 0:
-        return None
-    t = raw_time(row)
-    return Interval(t.value / eager, t.low / eager, t.high / eager)
-
-
 def _usable(iv: Interval | None) -> bool:
     return iv is not None and all(math.isfinite(v) and v > 0 for v in (iv.value, iv.low, iv.high))
 
@@ -133,7 +101,7 @@ def judge_case(base: dict[str, Any] | None, cur: dict[str, Any] | None, threshol
     line: dict[str, Any] = {"status": base["status"] if base["status"] == cur["status"]
                             else f"{base['status']} -> {cur['status']}"}
     gated = [judge_status(base["status"], cur["status"])]
-    gated += [judge_count(c, _num(base, c), _num(cur, c)) for c in ("graph_breaks", "recompiles")]
+    gated += [judge_count(c, num(base, c), num(cur, c)) for c in ("graph_breaks", "recompiles")]
     notes = []
     if base["status"] == cur["status"] == "ok":
         b, c = eager_ratio(base), eager_ratio(cur)
@@ -161,22 +129,20 @@ def _pct(t: TimeChange) -> str:
     return f"{t.change:+.1%} [{t.low:+.1%}, {t.high:+.1%}]"
 
 
-def _by_key(df: pd.DataFrame, folder: Path) -> dict[tuple, dict[str, Any]]:
-    dup = df[df.duplicated(KEY, keep=False)]
-    if len(dup):
-        first = "/".join(str(v) for v in dup.iloc[0][KEY])
-        raise UsageError(f"results file {folder}/results.csv has the case {first} twice")
-    return {tuple(r[k] for k in KEY): r for r in df.to_dict("records")}
+def _by_case(df: pd.DataFrame, folder: Path) -> dict[str, dict[str, Any]]:
+    dup = duplicate_case(df)
+    if dup is not None:
+        raise UsageError(f"results file {folder}/results.csv has the case {dup} twice")
+    return {case_name(r): r for r in df.to_dict("records")}
 
 
 def compare_frames(base: pd.DataFrame, cur: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD,
                    absolute: bool = False, names: tuple[str, str] = ("BASELINE", "CURRENT")
                    ) -> pd.DataFrame:
     """One line per case of either run (BASELINE's order, then CURRENT's new cases)."""
-    b, c = _by_key(base, Path(names[0])), _by_key(cur, Path(names[1]))
-    keys = list(b) + [k for k in c if k not in b]
-    lines = [{"case": "/".join(str(v) for v in k),
-              **judge_case(b.get(k), c.get(k), threshold, absolute)} for k in keys]
+    b, c = _by_case(base, Path(names[0])), _by_case(cur, Path(names[1]))
+    cases = list(b) + [k for k in c if k not in b]
+    lines = [{"case": k, **judge_case(b.get(k), c.get(k), threshold, absolute)} for k in cases]
     return pd.DataFrame(lines)
 
 
@@ -206,12 +172,12 @@ def format_table(lines: pd.DataFrame) -> str:
 
 def _meta_note(base_dir: Path, cur_dir: Path) -> str:
     """Which of threads, host CPU, torch version and profile differ between the runs' meta."""
-    metas = []
-    for d in (base_dir, cur_dir):
-        try:
-            metas.append(json.loads((d / "meta.json").read_text()))
-        except (OSError, ValueError):
-            return ""
+    try:
+        metas = [read_meta(d) for d in (base_dir, cur_dir)]
+    except RunFolderError:
+        return ""
+    if any(m is None for m in metas):
+        return ""
     diff = [f"{k} {metas[0].get(k)!r} vs {metas[1].get(k)!r}"
             for k in ("host_cpu", "threads", "torch", "profile")
             if metas[0].get(k) != metas[1].get(k)]

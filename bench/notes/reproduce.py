@@ -14,10 +14,6 @@ from bench.errors import UsageError
 from models import WORKLOADS, WorkloadConfig, build_workload
 from models.data import mnist_loaders
 
-NOTES_EPOCHS = {  # the notes' epoch_n per program; the CNN: 2 (the notes run 1)
-    "manual_mlp": 30, "autograd_mlp": 20, "sequential_sgd": 10000, "sequential_adam": 300,
-    "mnist_cnn": 2,
-}  # fmt: skip
 PRINT_EVERY = {"sequential_sgd": 1000}  # the notes print every 1000th of its 10,000 epochs
 
 
@@ -45,14 +41,14 @@ def accuracy(module: nn.Module, loader) -> float:
     return correct / total
 
 
-def reproduce_tensor_ops(seed: int = 0) -> float:
-    """The notes' tensor operations have nothing to train: one forward at the default size,
-    printing the output's shape and mean; returns the mean."""
-    work = build_workload("tensor_ops", WorkloadConfig(seed=seed))
+def reproduce_forward(name: str, seed: int = 0) -> float:
+    """A workload with nothing to train (the notes' tensor operations): one forward at the
+    default size in eval mode, printing the output's shape and mean; returns the mean."""
+    work = build_workload(name, WorkloadConfig(seed=seed))
     fn, (x,) = work.step("infer")
-    out = fn(x)  # (n,)
+    out = fn(x)  # tensor_ops: (n,)
     mean = float(work.loss_fn(out, work.batch[1]))
-    print(f"tensor_ops: nothing to train; one forward on {tuple(x.shape)}: "
+    print(f"{name}: nothing to train; one forward on {tuple(x.shape)}: "
           f"output {tuple(out.shape)}, mean {mean:.6g}")
     return mean
 
@@ -60,7 +56,7 @@ def reproduce_tensor_ops(seed: int = 0) -> float:
 def write_preview(module: nn.Module, path: Path, data_root: str | None, seed: int) -> None:
     """The notes' 随机选取测试集数据测试: four random held-out images with ``module``'s
     predicted and the real labels, saved as the PNG ``path``; prints the labels."""
-    from bench.preview import preview_batch, preview_figure
+    from bench.notes.preview import preview_batch, preview_figure
 
     images, labels = preview_batch(data_root, seed)  # (4, 1, 28, 28), (4,)
     fig = preview_figure(module, images, labels)
@@ -109,8 +105,10 @@ def reproduce_cnn(epochs: int, data_root: str | None, seed: int = 0,
 
 def reproduce(workload: str, epochs: int | None, data_root: str | None, seed: int = 0,
               preview: str | None = None) -> int:
-    """Run the notes' training for ``workload`` (or ``all``); exit status 0. ``preview``: a PNG
-    path for the CNN's preview of four test images (checked before training)."""
+    """Run the notes' training for ``workload`` (or ``all``) for ``epochs`` (default: the
+    workload class's ``notes_epochs``); exit status 0. ``preview``: a PNG path for the CNN's
+    preview of four test images (checked before training). Raises ``UsageError`` for an
+    unknown workload, ``epochs < 1`` or a bad preview path."""
     names = list(WORKLOADS) if workload == "all" else [workload]
     for name in names:
         if name not in WORKLOADS:
@@ -119,10 +117,10 @@ def reproduce(workload: str, epochs: int | None, data_root: str | None, seed: in
         raise UsageError(f"--epochs must be at least 1, got {epochs}")
     preview_path = check_preview(preview, names) if preview is not None else None
     for name in names:
-        if name == "tensor_ops":
-            reproduce_tensor_ops(seed)
+        if "train" in WORKLOADS[name].refuses:  # nothing to train: one forward
+            reproduce_forward(name, seed)
             continue
-        n = epochs or NOTES_EPOCHS[name]
+        n = epochs or WORKLOADS[name].notes_epochs
         if name == "mnist_cnn":
             reproduce_cnn(n, data_root, seed, preview_path)
         else:
