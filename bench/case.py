@@ -51,21 +51,30 @@ class RunConfig:
 
 
 ORDERS = ("workload", "backend")
+NAMES_HELP = "or all alone (every one); a name given twice is refused"
 
 
 def parse_names(text: str, valid, kind: str) -> list[str]:
-    """A comma-separated list of names (or ``all``) checked against ``valid``.
+    """A comma-separated list of names, each once, checked against ``valid``; or ``all``
+    alone, for every valid name in order.
 
-    Raises ``UsageError`` naming the first unknown name and the valid choices.
+    Raises ``UsageError`` naming the first unknown or repeated name (or an ``all`` among
+    other names) and the valid choices.
     """
-    if text == "all":
+    if text.strip() == "all":
         return list(valid)
     names = [n.strip() for n in text.split(",") if n.strip()]
-    for n in names:
+    choices = f"valid: {', '.join(valid)}, or all alone"
+    for i, n in enumerate(names):
+        if n == "all":
+            raise UsageError(f"all stands alone: it already names every {kind}; give all, or "
+                             f"a list of names ({choices})")
         if n not in valid:
-            raise UsageError(f"unknown {kind} {n!r}; valid: {', '.join(valid)}, all")
+            raise UsageError(f"unknown {kind} {n!r}; {choices}")
+        if n in names[:i]:
+            raise UsageError(f"{kind} {n!r} given twice: name each once ({choices})")
     if not names:
-        raise UsageError(f"no {kind} given; valid: {', '.join(valid)}, all")
+        raise UsageError(f"no {kind} given; {choices}")
     return names
 
 

@@ -1,9 +1,10 @@
 """``python -m bench``: list what can run, run the benchmark matrix, reproduce the notes.
 
 Bad input ends with one line on stderr naming the problem and the valid choices, exit 2.
-``run`` goes validate -> plan -> execute: every check on the arguments comes before anything
-is measured or written; the plan holds the cases, the settings and the run's ``meta.json``,
-built once; executing it writes the run folder.
+``run`` goes validate (``bench.validate``) -> plan -> execute: every check on the arguments
+comes before anything is measured or written; the plan holds the cases, the settings and the
+run's ``meta.json``, built once; executing it writes the run folder (``--out``: a folder that
+holds a run is refused unless ``--resume`` or ``--overwrite``; one writer at a time).
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from typing import Any
 import torch
 
 from bench.backends import BACKENDS
-from bench.case import ORDERS, Case, RunConfig, case_matrix, parse_names, parse_shard, shard
-from bench.device import DEVICES, available_devices, check_device
+from bench.case import NAMES_HELP, Case, RunConfig
+from bench.device import DEVICES, available_devices
 from bench.errors import UsageError
 from bench.isolate import run_in_process, run_isolated
-from bench.meta import collect_meta
+from bench.meta import MUST_AGREE, collect_meta, run_settings
 from bench.notes.reproduce import reproduce
 from bench.precision import apply_precision
 from bench.profiles import PROFILES
@@ -34,12 +35,10 @@ from bench.regress.merge import merge
 from bench.results import ResultsWriter, rows_frame
 from bench.roofline import measure_roofline
 from bench.runner import run_matrix
-from bench.schema import SCENARIOS, RunFolderError, read_meta
+from bench.schema import SCENARIOS, RunFolderError
 from bench.table import summary_table
+from bench.validate import MAX_TIMEOUT_S, previous_meta, resuming, validate_run
 from models import WORKLOADS, DataError, WorkloadConfig
-from models.data import mnist_datasets
-
-ISOLATIONS = ("process", "in-process")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,20 +58,31 @@ def _add_run(sub) -> None:
     r = sub.add_parser("run", help="run the benchmark matrix and write a run folder")
     r.set_defaults(func=cmd_run)
     r.add_argument("--device", default="cpu", help=f"one of {', '.join(DEVICES)}")
-    r.add_argument("--workloads", default="all", help="comma-separated names, or all")
-    r.add_argument("--backends", default="eager", help="comma-separated names, or all")
+    r.add_argument("--workloads", default="all", help=f"comma-separated names, {NAMES_HELP}")
+    r.add_argument("--backends", default="eager", help=f"comma-separated names, {NAMES_HELP}")
     r.add_argument("--scenarios", default="train,infer",
-                   help=f"comma-separated names of {', '.join(SCENARIOS)}, or all")
+                   help=f"comma-separated names of {', '.join(SCENARIOS)}, {NAMES_HELP}")
     r.add_argument("--profile", default="full", help=f"one of {', '.join(PROFILES)}")
-    r.add_argument("--out", default=None, help="run folder (default: runs/<run_id>)")
+    r.add_argument("--out", default=None,
+                   help="run folder (default: runs/<run_id>); one that already holds a run "
+                        "is refused unless --resume or --overwrite")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out: its results, meta.json and "
+                        "references are deleted first")
     r.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     r.add_argument("--data-root", default=None, help="a torchvision MNIST root (no download)")
     r.add_argument("--tf32", action="store_true",
                    help="allow TF32 matmuls/convolutions for every backend (default: off)")
-    r.add_argument("--resume", action="store_true", help="skip the cases already in --out")
+    r.add_argument("--resume", action="store_true",
+                   help="skip the cases already in --out; refused when --out was measured "
+                        f"with other {', '.join(MUST_AGREE)}")
+    r.add_argument("--resume-anyway", action="store_true",
+                   help="--resume even with other settings: meta.json then holds this run's, "
+                        "and each of its invocations records the settings it ran with")
     r.add_argument("--shard", default=None, help="I/N: run only shard I of N of the matrix")
     r.add_argument("--timeout", type=float, default=None,
-                   help="seconds per case before it is killed (default: the profile's)")
+                   help=f"seconds per case before it is killed, over 0 and at most "
+                        f"{MAX_TIMEOUT_S:g} (default: the profile's)")
     r.add_argument("--order", default="workload",
                    help="case order: workload (a workload's backends together) or backend "
                         "(each backend over all workloads, in --backends order)")
@@ -109,9 +119,14 @@ def _add_export(sub) -> None:
 
 def _add_merge(sub) -> None:
     m = sub.add_parser("merge", help="join shard folders into one run")
-    m.set_defaults(func=lambda args: merge([Path(d) for d in args.dirs], Path(args.out)))
+    m.set_defaults(func=lambda args: merge([Path(d) for d in args.dirs], Path(args.out),
+                                           args.overwrite))
     m.add_argument("dirs", nargs="+", help="run folders written by --shard")
-    m.add_argument("--out", required=True, help="the merged run folder")
+    m.add_argument("--out", required=True,
+                   help="the merged run folder; one that already holds a run is refused "
+                        "unless --overwrite")
+    m.add_argument("--overwrite", action="store_true",
+                   help="replace the run already in --out")
 
 
 def _add_reproduce(sub) -> None:
@@ -159,7 +174,8 @@ def cmd_list() -> int:
 class RunPlan:
     """What a ``run`` will do, decided before any case is measured: the ``cases`` in order,
     the settings they share, the run folder ``out``, its ``meta.json`` (complete), the
-    per-case timeout in seconds and whether cases run in this process."""
+    per-case timeout in seconds, whether cases run in this process, and what becomes of a run
+    already in ``out`` (``resume``d, or deleted first: ``overwrite``)."""
 
     cases: list[Case]
     cfg: RunConfig
@@ -169,55 +185,19 @@ class RunPlan:
     in_process: bool
     resume: bool = False
     history: str | None = None
-
-
-def _check_choice(kind: str, value: str, valid) -> None:
-    if value not in valid:
-        raise UsageError(f"unknown {kind} {value!r}; valid: {', '.join(valid)}")
-
-
-def validate_run(args: argparse.Namespace) -> tuple[str, list[Case]]:
-    """The device and the cases of this shard, after checking every argument of ``run`` (and
-    the MNIST files of ``--data-root``). Raises ``UsageError`` (or ``DataError``) on the
-    first bad one; nothing is measured or written before."""
-    device = check_device(args.device)
-    _check_choice("profile", args.profile, PROFILES)
-    _check_choice("order", args.order, ORDERS)
-    if args.isolation is not None:
-        _check_choice("isolation", args.isolation, ISOLATIONS)
-    if args.threads is not None and args.threads < 1:
-        raise UsageError(f"--threads must be a positive integer, got {args.threads}; "
-                         f"omit it for all {torch.get_num_threads()} threads")
-    if args.resume and not args.out:
-        raise UsageError("--resume needs --out: the run folder to complete")
-    cases = case_matrix(parse_names(args.workloads, WORKLOADS, "workload"),
-                        parse_names(args.scenarios, SCENARIOS, "scenario"),
-                        parse_names(args.backends, BACKENDS, "backend"), device,
-                        args.order)
-    cases = shard(cases, *parse_shard(args.shard))
-    if args.data_root is not None:
-        mnist_datasets(args.data_root)  # a missing or truncated file fails here, before timing
-    return device, cases
-
-
-def _previous_meta(out: Path, device: str) -> dict[str, Any] | None:
-    """The ``meta.json`` of the folder a ``--resume`` completes (None when it has none).
-    Raises ``UsageError`` when it was measured on another device."""
-    old = read_meta(out)
-    if old is not None and old.get("device") != device:
-        raise UsageError(f"cannot resume {out}: it was measured on {old.get('device')}, "
-                         f"not {device}")
-    return old
+    overwrite: bool = False
 
 
 def plan_run(args: argparse.Namespace, device: str, cases: list[Case]) -> RunPlan:
-    """The plan of a validated ``run``: applies the precision policy, measures the roofline
-    and builds the run's meta (keeping a resumed folder's run id, warnings, invocations)."""
+    """The plan of a validated ``run``: applies the precision policy, checks a resumed
+    folder's settings, measures the roofline and builds the run's meta (keeping a resumed
+    folder's run id, warnings, invocations). Raises ``UsageError`` as ``previous_meta``."""
     profile = PROFILES[args.profile]
     threads = args.threads or torch.get_num_threads()
     out = Path(args.out) if args.out else None
     apply_precision(args.tf32)  # before the meta records the policy in force
-    previous = _previous_meta(out, device) if args.resume else None
+    now = run_settings(device, threads, args.profile)
+    previous = previous_meta(out, now, args.resume_anyway) if resuming(args) else None
     in_process = (args.isolation or ("in-process" if profile.in_process else "process")
                   ) == "in-process"
     meta = collect_meta(device, threads, args.profile,
@@ -227,9 +207,9 @@ def plan_run(args: argparse.Namespace, device: str, cases: list[Case]) -> RunPla
                         previous=previous)
     cfg = RunConfig(meta["run_id"], profile, threads, WorkloadConfig(data_root=args.data_root),
                     args.tf32)
-    return RunPlan(cases, cfg, out or Path("runs") / meta["run_id"], meta,
-                   args.timeout or profile.case_timeout_s, in_process, args.resume,
-                   args.history)
+    timeout_s = profile.case_timeout_s if args.timeout is None else args.timeout
+    return RunPlan(cases, cfg, out or Path("runs") / meta["run_id"], meta, timeout_s,
+                   in_process, resuming(args), args.history, args.overwrite)
 
 
 def run_one(case: Case, cfg: RunConfig, *, refs: Path, timeout_s: float,
@@ -241,22 +221,25 @@ def run_one(case: Case, cfg: RunConfig, *, refs: Path, timeout_s: float,
 
 
 def execute_run(plan: RunPlan) -> int:
-    """Run the plan's cases, writing the run folder after each; print the summary table.
-    Exit status 0, or 130 on Ctrl-C (the cases done are kept; ``--resume`` finishes)."""
-    writer = ResultsWriter(plan.out, resume=plan.resume)
-    writer.write_meta(plan.meta)
-    refs = plan.out / ".references"
-    refs.mkdir(exist_ok=True)
-    if plan.in_process:
-        torch.set_num_threads(plan.cfg.threads)
-    execute = functools.partial(run_one, refs=refs, timeout_s=plan.timeout_s,
-                                in_process=plan.in_process)
-    try:
-        rows = run_matrix(plan.cases, plan.cfg, writer, plan.meta, execute=execute)
-    except KeyboardInterrupt:
-        print(f"interrupted: {len(writer.rows)} cases kept in {plan.out} (--resume to finish)",
-              file=sys.stderr)
-        return 130
+    """Run the plan's cases, writing the run folder after each while holding its lock
+    (``bench.results.ResultsWriter``); print the summary table. Exit status 0, or 130 on
+    Ctrl-C (the cases done are kept; ``--resume`` finishes). Raises ``UsageError`` when the
+    folder is refused (a run in it, another writer) or a write fails (disk full: the files
+    keep the last complete state)."""
+    with ResultsWriter(plan.out, resume=plan.resume, overwrite=plan.overwrite) as writer:
+        writer.write_meta(plan.meta)
+        refs = plan.out / ".references"
+        refs.mkdir(exist_ok=True)
+        if plan.in_process:
+            torch.set_num_threads(plan.cfg.threads)
+        execute = functools.partial(run_one, refs=refs, timeout_s=plan.timeout_s,
+                                    in_process=plan.in_process)
+        try:
+            rows = run_matrix(plan.cases, plan.cfg, writer, plan.meta, execute=execute)
+        except KeyboardInterrupt:
+            print(f"interrupted: {len(writer.rows)} cases kept in {plan.out} "
+                  "(--resume to finish)", file=sys.stderr)
+            return 130
     print(summary_table(rows_frame(rows)))
     print(f"results: {plan.out}/results.csv, results.parquet, meta.json")
     if plan.history:
@@ -274,11 +257,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m bench``; returns the exit status."""
+    """Entry point of ``python -m bench``; returns the exit status. Bad input and any
+    ``OSError`` no check foresaw end with one line on stderr and status 2."""
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
     except (UsageError, DataError, KeyError, RunFolderError) as exc:
         msg = exc.args[0] if exc.args else str(exc)
-        print(f"python -m bench: error: {msg}", file=sys.stderr)
-        return 2
+    except OSError as exc:  # a read or write no check foresaw (disk full, permissions)
+        msg = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+    print(f"python -m bench: error: {msg}", file=sys.stderr)
+    return 2

@@ -12,6 +12,7 @@ import torch
 
 from bench.backends import Prepared, Unsupported
 from bench.case import Case, RunConfig
+from bench.disturbance import Window, sample
 from bench.parity import to_numpy
 from bench.plant import maybe_slow
 from bench.schema import SCENARIOS, Scenario
@@ -51,7 +52,7 @@ def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepare
     eager_step = eager() if eager else None
     steps = {"backend": step, **({"eager": eager_step} if eager_step else {})}
     started = time.perf_counter()
-    all_stats = steady_state(steps, sync, cfg.profile, cfg.threads)
+    all_stats, window = watched_steady_state(steps, sync, cfg)
     steady_wall_s = time.perf_counter() - started
     stats = all_stats["backend"]
     out = step()
@@ -68,7 +69,30 @@ def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepare
         "final_loss": final_loss(work, scenario, out),
         "eager_step_median_s": all_stats["eager"].median_s if eager_step else stats.median_s,
         "peak_mem_bytes": peak_mem_bytes, "steady_wall_s": steady_wall_s,
+        **disturbance_fields(window),
     }
+
+
+def watched_steady_state(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
+                         cfg: RunConfig) -> tuple[dict[str, StepStats], Window]:
+    """``steady_state`` with the machine watched (``bench.disturbance``): a window in which
+    other processes or the hypervisor took a share of the CPUs is measured again, up to
+    ``cfg.profile.disturbed_retries`` times; returns the last statistics and their window
+    (still disturbed when every try was)."""
+    for _ in range(cfg.profile.disturbed_retries + 1):
+        start = sample()
+        stats = steady_state(steps, sync, cfg.profile, cfg.threads)
+        window = Window.between(start, sample())
+        if not window.disturbed():
+            break
+    return stats, window
+
+
+def disturbance_fields(window: Window) -> dict[str, Any]:
+    """A row's record of what else ran during its timed window (schema columns
+    ``other_cpu_cores``, ``steal_fraction``, ``disturbed``)."""
+    return {"other_cpu_cores": window.other_cores, "steal_fraction": window.steal_fraction,
+            "disturbed": int(window.disturbed())}
 
 
 def measure_sequence(case: Case, work: Workload, prepared: Prepared,

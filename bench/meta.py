@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import platform
 import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import torch
 
 from bench.backends import backend_infos
 from bench.precision import policy
+from bench.runfolder import command_line
 
 
 def _version(dist: str) -> str | None:
@@ -53,9 +53,44 @@ def new_run_id(device: str) -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{device}"
 
 
+# What every run of one folder (a resumed one, merged shards) must share, device first.
+MUST_AGREE = ("device", "python", "torch", "torchvision", "jax", "host_cpu", "threads",
+              "precision", "profile")
+# What one invocation of a folder records: when, how, how isolated, and with what settings
+# (``--resume-anyway`` may change them: each row's settings stay known).
+INVOCATION = ("utc_time", "git_commit", "command", "isolation", *MUST_AGREE[1:])
+
+
 def invocation(meta: dict[str, Any]) -> dict[str, Any]:
-    """What one ``run`` call of a (possibly resumed) run folder was: when, how, how isolated."""
-    return {k: meta.get(k) for k in ("utc_time", "git_commit", "command", "isolation")}
+    """What one ``run`` call of a (possibly resumed) run folder was (``INVOCATION``'s keys;
+    those a folder older than them lacks are left out)."""
+    return {k: meta[k] for k in INVOCATION if k in meta}
+
+
+def run_settings(device: str, threads: int, profile: str) -> dict[str, Any]:
+    """This process's values of ``MUST_AGREE``, as ``meta.json`` records them (the precision
+    policy in force now: ``bench.precision.apply_precision`` first)."""
+    return {"device": device, "python": platform.python_version(), "torch": torch.__version__,
+            "torchvision": _version("torchvision"), "jax": _version("jax"),
+            "host_cpu": cpu_model(), "threads": threads, "precision": policy(),
+            "profile": profile}
+
+
+def _shown(key: str, value: Any) -> str:
+    if key == "precision" and isinstance(value, dict):
+        return "TF32 on (--tf32)" if value.get("tf32_matmul") else "TF32 off"
+    return str(value)
+
+
+def resume_mismatch(old: dict[str, Any], now: dict[str, Any]) -> str | None:
+    """The first setting of ``MUST_AGREE`` on which a folder's meta ``old`` and this run's
+    ``now`` differ, as "it was measured with threads 4, this run has 2"; None when they agree
+    (a key an older folder lacks is not compared)."""
+    for key in MUST_AGREE:
+        if key in old and old[key] != now.get(key):
+            return (f"it was measured with {key} {_shown(key, old[key])}, this run has "
+                    f"{_shown(key, now.get(key))}")
+    return None
 
 
 def collect_meta(device: str, threads: int, profile: str, *, roofline: dict[str, float],
@@ -69,20 +104,16 @@ def collect_meta(device: str, threads: int, profile: str, *, roofline: dict[str,
     ``previous``: the meta of the folder a ``--resume`` completes; its run id, warnings and
     invocations are kept, and ``resumed_from`` is its time."""
     this = {"utc_time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "git_commit": git_commit(),
-            "command": " ".join([Path(sys.executable).name, "-m", "bench", *sys.argv[1:]]),
-            "isolation": isolation}
+            "git_commit": git_commit(), "command": command_line(), "isolation": isolation,
+            **run_settings(device, threads, profile)}
     old = previous or {}
     resumed = {"resumed_from": old.get("utc_time")} if previous is not None else {}
     earlier = (old.get("invocations") or [invocation(old)]) if previous is not None else []
     return {
         "run_id": old.get("run_id") or new_run_id(device), **this, **resumed,
-        "host_cpu": cpu_model(), "cpu_count": os.cpu_count(), "threads": threads,
+        "cpu_count": os.cpu_count(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "device": device, "profile": profile, "shard": shard,
-        "python": platform.python_version(), "torch": torch.__version__,
-        "torchvision": _version("torchvision"), "jax": _version("jax"),
-        "precision": policy(), "roofline": roofline,
+        "shard": shard, "roofline": roofline,
         "backends": [info.to_json() for info in backend_infos()],
-        "warnings": old.get("warnings", []), "invocations": [*earlier, this],
+        "warnings": old.get("warnings", []), "invocations": [*earlier, invocation(this)],
     }

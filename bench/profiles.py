@@ -19,6 +19,7 @@ class Profile:
     in_process: bool = False  # default isolation: every case in the run's process
     min_blocks: int = 5  # never fewer timed blocks per step function
     block_s: float = 0.01  # calls per block are chosen so that one block lasts about this
+    disturbed_retries: int = 2  # a window disturbed by other processes is timed again
 
 
 PROFILES: dict[str, Profile] = {

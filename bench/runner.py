@@ -5,9 +5,12 @@ the matrix runs on."""
 from __future__ import annotations
 
 import functools
+import signal
+import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -56,18 +59,27 @@ class References:
         self._cache: dict[tuple[str, str, str], parity.Reference] = {}
 
     def get(self, case: Case, wcfg: WorkloadConfig) -> parity.Reference:
-        """The reference of ``case``'s workload, scenario and device, built on ``wcfg``."""
+        """The reference of ``case``'s workload, scenario and device, built on ``wcfg``. A
+        kept file that does not load (torn, truncated, not an ``.npz``) is built again and
+        replaced (atomically: ``Reference.save``)."""
         key = (case.workload, case.scenario, case.device)
         if key not in self._cache:
             path = self.folder / f"{'-'.join(key)}.npz" if self.folder else None
-            if path is not None and path.exists():
-                self._cache[key] = parity.Reference.load(path)
-            else:
-                self._cache[key] = parity.build_reference(
-                    case.workload, SCENARIOS[case.scenario], wcfg)
+            ref = _load_reference(path) if path is not None and path.exists() else None
+            if ref is None:
+                ref = parity.build_reference(case.workload, SCENARIOS[case.scenario], wcfg)
                 if path is not None:
-                    self._cache[key].save(path)
+                    ref.save(path)
+            self._cache[key] = ref
         return self._cache[key]
+
+
+def _load_reference(path: Path) -> parity.Reference | None:
+    """The reference kept at ``path``, or None when it does not load."""
+    try:
+        return parity.Reference.load(path)
+    except Exception:  # BadZipFile, EOFError, ValueError, KeyError, OSError...: build it again
+        return None
 
 
 def _eager_step(case: Case, wcfg: WorkloadConfig) -> Callable[[], Any]:
@@ -192,24 +204,66 @@ def first_call_s(case: Case, cfg: RunConfig) -> float:
 Executor = Callable[[Case, RunConfig], tuple[dict[str, Any], list[str]]]
 
 
+class _Interrupts:
+    """SIGINT's handler while the matrix runs: it records the interrupt, then raises
+    ``KeyboardInterrupt``. A ``KeyboardInterrupt`` swallowed on its way out (an exception
+    ignored in a garbage-collector callback, as XLA's once did; a library's ``except
+    BaseException``) still stops the run at the next ``check``."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raises ``KeyboardInterrupt`` if a SIGINT has come."""
+        if self.seen:
+            raise KeyboardInterrupt
+
+
+@contextmanager
+def _stop_on_interrupt() -> Iterator[_Interrupts]:
+    """``_Interrupts`` installed as SIGINT's handler for the block (in the main thread, the
+    only one that gets signals: elsewhere nothing is installed), the previous one restored
+    after. A run started in the background with SIGINT ignored gets Ctrl-C back too."""
+    flag = _Interrupts()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.signal(signal.SIGINT, flag)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_matrix(cases: list[Case], cfg: RunConfig, writer: ResultsWriter,
                meta: dict[str, Any], execute: Executor | None = None) -> list[dict[str, Any]]:
     """Run the ``cases`` not yet in ``writer.rows`` (so a resumed run measures each case once)
     in order with a progress bar, writing results after each one. ``execute`` runs one case
-    (default: in this process); warnings go to ``meta["warnings"]`` once each."""
+    (default: in this process); warnings go to ``meta["warnings"]`` once each.
+
+    Raises ``KeyboardInterrupt`` on Ctrl-C (SIGINT), even one that a case swallowed: the rows
+    written so far stay; the case it came during is not written (``--resume`` measures it)."""
     refs = References()
     execute = execute or (lambda case, c: run_case(case, c, refs))
     done = {tuple(row[k] for k in KEY) for row in writer.rows}
     todo = [c for c in cases if tuple(getattr(c, k) for k in KEY) not in done]
     bar = tqdm(todo, unit="case", dynamic_ncols=True)
-    for case in bar:
-        bar.set_description(case.label)
-        start = time.perf_counter()
-        row, warns = execute(case, cfg)
-        row["case_wall_s"] = time.perf_counter() - start
-        writer.add(row)
-        new = [w for w in warns if w not in meta["warnings"]]
-        if new:
-            meta["warnings"].extend(new)
-            writer.write_meta(meta)
+    with _stop_on_interrupt() as interrupts:
+        for case in bar:
+            interrupts.check()
+            bar.set_description(case.label)
+            start = time.perf_counter()
+            row, warns = execute(case, cfg)
+            interrupts.check()
+            row["case_wall_s"] = time.perf_counter() - start
+            writer.add(row)
+            new = [w for w in warns if w not in meta["warnings"]]
+            if new:
+                meta["warnings"].extend(new)
+                writer.write_meta(meta)
+        interrupts.check()
     return writer.rows

@@ -1,6 +1,5 @@
 """The run folder's vocabulary, in one place: the results columns with their units, the
-statuses, the scenarios, the backend descriptors ``meta.json`` carries, and how the suite
-writes and reads the folder's files.
+statuses, the scenarios, the backend descriptors of ``meta.json``, and the folder's I/O.
 
 Torch-free on purpose: ``reports/`` imports this module and nothing else of ``bench/``
 (a test keeps it so). Storage is SI (seconds, bytes, FLOPs); only ``reports/`` converts.
@@ -8,16 +7,22 @@ Torch-free on purpose: ``reports/`` imports this module and nothing else of ``be
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
 import os
+import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-# --- results.csv: one tidy row per case -------------------------------------------------
-# column -> unit ("" for names and counts, "text" for free text). The order is the file's.
+import numpy as np
+import pandas as pd
+
+# --- results.csv: one tidy row per case; column -> unit ("" names, "text" free text), in order
 COLUMN_UNITS: dict[str, str] = {
     # identity
     "run_id": "", "workload": "", "scenario": "", "backend": "", "device": "",
@@ -43,10 +48,13 @@ COLUMN_UNITS: dict[str, str] = {
     "steady_wall_s": "s",  # warm-up + timed blocks, every interleaved step together
     # changing shapes (scenarios with a batch-size sequence): one pass over the sequence
     "sequence_s": "s", "distinct_batch_sizes": "count",
+    # the machine during the timed window (bench.disturbance): others' CPU use, steal, flag
+    "other_cpu_cores": "cores", "steal_fraction": "fraction", "disturbed": "flag",
 }  # fmt: skip
 COLUMNS: list[str] = list(COLUMN_UNITS)
 # Added after the first runs were published: read as empty from older folders.
-LATER_COLUMNS = ("bytes_per_step", "achieved_bytes_per_s", "case_wall_s", "steady_wall_s")
+LATER_COLUMNS = ("bytes_per_step", "achieved_bytes_per_s", "case_wall_s", "steady_wall_s",
+                 "other_cpu_cores", "steal_fraction", "disturbed")
 # Without these a row says nothing; every other column may be empty (NaN).
 REQUIRED = ["run_id", "workload", "scenario", "backend", "device", "status", "step_median_s"]
 TEXT_COLUMNS = [c for c, unit in COLUMN_UNITS.items() if unit in ("", "text")]
@@ -154,8 +162,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], Any]) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
+    os.umask(umask := os.umask(0))  # read the umask, setting it back at once
     os.chmod(tmp, 0o666 & ~umask)
     try:
         write(tmp)
@@ -181,8 +188,113 @@ def read_meta(folder: str | os.PathLike) -> dict[str, Any] | None:
     try:
         meta = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunFolderError(f"unreadable meta.json {path}: {' '.join(str(exc).split())}"
-                             ) from None
+        why = " ".join(str(exc).split())
+        raise RunFolderError(f"unreadable meta.json {path}: {why}") from None
     if not isinstance(meta, dict):
         raise RunFolderError(f"unreadable meta.json {path}: not a JSON object")
     return meta
+
+
+# --- reading results.csv: the one reader, every value checked -------------------------------
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?inf", re.IGNORECASE)
+WHOLE_UNITS = ("samples", "blocks", "count", "flag")  # whole numbers (a flag: 0 or 1)
+INFINITE_UNITS = ("ratio", "loss")  # parity's error is inf on NaN output; a loss may diverge
+SIGNED_UNITS = ("loss",)  # every other numeric column is >= 0
+
+
+def results_value(col: str, text: str) -> Any:
+    """A cell of column ``col``: stripped text in a text (or unknown) column, else a float;
+    NaN when empty. Raises ``ValueError`` naming the column and why when a number is not one,
+    not finite (``INFINITE_UNITS`` may be), negative (``SIGNED_UNITS``) or not whole."""
+    unit, text = COLUMN_UNITS.get(col, "text"), text.strip()
+    if unit in ("", "text") or not text:
+        return text or math.nan
+    if not _NUMBER.fullmatch(text):
+        raise ValueError(f"column {col}: {text!r} is not a number (empty when unknown)")
+    value = float(text)
+    if math.isinf(value) and unit not in INFINITE_UNITS:
+        raise ValueError(f"column {col}: {text!r} is not a finite number")
+    if value < 0 and unit not in SIGNED_UNITS:
+        raise ValueError(f"column {col}: {text!r} is negative; {unit} are >= 0")
+    if unit in WHOLE_UNITS and math.isfinite(value) and not value.is_integer():
+        raise ValueError(f"column {col}: {text!r} is not a whole number of {unit}")
+    return value
+
+
+def _corrupt(path: Path, why: str) -> RunFolderError:
+    return RunFolderError(f"corrupt results file {path}: {why}")
+
+
+def _results_text(path: Path) -> str:
+    """The file's text: UTF-8, no NUL byte, not blank, ending with a line end."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        what = {FileNotFoundError: "no results file", IsADirectoryError: "not a results file, "
+                "a folder"}.get(type(exc), f"unreadable results file ({exc.strerror})")
+        raise RunFolderError(f"{what}: {path}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _corrupt(path, f"not UTF-8 text (byte {exc.start})") from None
+    if "\0" in text or not text.strip():
+        raise _corrupt(path, "binary data (a NUL byte), not CSV text" if text.strip() else
+                       "empty; a results file starts with its header line")
+    if not text.endswith("\n"):
+        raise _corrupt(path, f"line {text.count(chr(10)) + 1} was cut mid-line (no line end)")
+    return text
+
+
+def _check_row(path: Path, line: int, row: dict[str, Any], timed_ok: bool,
+               seen: dict[tuple, int]) -> None:
+    """The row names its case, once in the file (``seen``: case -> line), and a known status
+    (an ``ok`` row its time, if ``timed_ok``); its step interval holds its median."""
+    med, low, high = (row.get(f"step_{c}_s", math.nan) for c in ("median", "ci_low", "ci_high"))
+    checks = [*((c, row[c] != row[c], "empty: every row names its case") for c in KEY),
+              ("status", row["status"] not in STATUSES, f"{{}} is not a status; valid: "
+                                                        f"{', '.join(STATUSES)}"),
+              ("step_median_s", timed_ok and row["status"] == "ok" and med != med,
+               "empty on an ok row: an ok row has its step time"),
+              ("step_median_s", low > med * (1 + 1e-9) or med > high * (1 + 1e-9),
+               "{} is outside step_ci_low_s .. step_ci_high_s")]
+    for col, bad, why in checks:
+        if bad:
+            shown = "an empty cell" if row[col] != row[col] else repr(row[col])  # NaN != NaN
+            raise _corrupt(path, f"line {line}, column {col}: {why.format(shown)}")
+    case = tuple(row[k] for k in KEY)
+    if seen.setdefault(case, line) != line:
+        raise _corrupt(path, f"lines {seen[case]} and {line} are both the case "
+                             f"{'/'.join(case)}; a case has one row")
+
+
+def read_results_csv(path: str | os.PathLike, required: Sequence[str] = REQUIRED,
+                     timed_ok: bool = True) -> pd.DataFrame:
+    """A ``results.csv`` as a DataFrame: ``COLUMNS`` in order, then any other column (text);
+    numbers as floats, text stripped, NaN where empty; every value checked (``results_value``,
+    ``_check_row``). Raises ``RunFolderError``, one line naming the file (line, column), when
+    it is missing, a folder, not UTF-8 CSV, cut mid-line, lacks a ``REQUIRED`` or ``required``
+    column, or has a row of the wrong length, a bad value or a case twice."""
+    path = Path(path)
+    reader = csv.reader(io.StringIO(_results_text(path)), strict=True)
+    try:
+        rows = [(reader.line_num, fields) for fields in reader if fields]
+    except csv.Error as exc:
+        raise _corrupt(path, f"line {reader.line_num}: {exc}") from None
+    header = rows[0][1]
+    if "" in header or len(set(header)) < len(header):
+        raise _corrupt(path, "the header has a column without a name or one named twice")
+    missing = [c for c in COLUMNS if (c in required or c in REQUIRED) and c not in header]
+    if missing:
+        raise RunFolderError(f"results file {path} lacks columns: {', '.join(missing)}")
+    records, seen = [], {}  # the rows as dicts; case -> its line
+    for line, fields in rows[1:]:
+        if len(fields) != len(header):
+            raise _corrupt(path, f"line {line} has {len(fields)} fields, the header {len(header)}")
+        try:
+            records.append({c: results_value(c, t) for c, t in zip(header, fields, strict=True)})
+        except ValueError as exc:
+            raise _corrupt(path, f"line {line}, {exc}") from None
+        _check_row(path, line, records[-1], timed_ok, seen)
+    return pd.DataFrame({c: np.array([r.get(c, math.nan) for r in records],
+                                     dtype=float if c in NUMERIC_COLUMNS else object)
+                         for c in [*COLUMNS, *[c for c in header if c not in COLUMNS]]})

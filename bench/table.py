@@ -30,4 +30,22 @@ def summary_table(df: pd.DataFrame) -> str:
         "speedup": (df["eager_step_median_s"] / df["step_median_s"]).where(ok),
         "why": df["error"].where(~ok).map(_short, na_action="ignore"),
     })
+    if "disturbed" in df and (df["disturbed"] == 1).any():
+        out.insert(out.columns.get_loc("speedup") + 1, "disturbed",
+                   df["disturbed"].map({1: "yes"}))
     return out.to_string(index=False, float_format=lambda v: f"{v:,.3g}", na_rep="")
+
+
+def disturbance_warning(df: pd.DataFrame) -> str | None:
+    """One line when some timed case was measured while other processes (or the hypervisor)
+    took a share of the CPUs even after its re-measures (``disturbed`` = 1), else ``None``."""
+    if "disturbed" not in df:
+        return None
+    hit = df[df["disturbed"] == 1]
+    if hit.empty:
+        return None
+    timed = int(df["disturbed"].notna().sum())
+    worst = hit["other_cpu_cores"].max()
+    return (f"warning: the machine was busy: {len(hit)} of {timed} timed cases were measured "
+            f"while other processes used up to {worst:.2f} cores (column disturbed); their "
+            "speedups are not to be trusted - rerun them on a quiet machine")

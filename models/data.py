@@ -66,9 +66,15 @@ class ArrayMNIST(Dataset):
         return self.transform(self.images[i].numpy()[:, :, None]), int(self.labels[i])
 
 
-def check_idx_file(path: Path, magic: int, ndim: int) -> None:
-    """Raise ``DataError`` naming ``path`` when it is missing, has the wrong magic number, or
-    holds fewer bytes than its header announces (a truncated download)."""
+N_CLASSES = 10  # labels are the digits 0-9
+IMAGE_SHAPE = (28, 28)
+
+
+def check_idx_file(path: Path, magic: int, ndim: int) -> list[int]:
+    """The dimensions ``path``'s header announces, e.g. ``[60000, 28, 28]``. Raises
+    ``DataError`` naming ``path`` when it is missing, has the wrong magic number, holds
+    another number of bytes than its header announces (a truncated download), images that
+    are not 28 x 28, or a label outside 0-9."""
     if not path.is_file():
         raise DataError(f"MNIST file missing: {path}")
     size = path.stat().st_size
@@ -80,16 +86,31 @@ def check_idx_file(path: Path, magic: int, ndim: int) -> None:
     expected = 4 + 4 * ndim + int(np.prod(dims))
     if size != expected:
         raise DataError(f"MNIST file truncated: {path} has {size} bytes, header says {expected}")
+    if ndim == 3 and tuple(dims[1:]) != IMAGE_SHAPE:
+        raise DataError(f"MNIST file corrupt: {path} holds {dims[1]} x {dims[2]} images, "
+                        "not 28 x 28")
+    if ndim == 1:
+        labels = np.fromfile(path, dtype=np.uint8, offset=8)
+        bad = np.flatnonzero(labels >= N_CLASSES)
+        if len(bad):
+            raise DataError(f"MNIST file corrupt: {path} holds label {labels[bad[0]]} at "
+                            f"index {bad[0]}; labels are 0-{N_CLASSES - 1}")
+    return dims
 
 
 def torchvision_datasets(root: str | os.PathLike) -> tuple[Dataset, Dataset]:
     """``torchvision.datasets.MNIST`` train and test sets from ``root/MNIST/raw`` (no download).
 
-    Raises ``DataError`` naming the first missing or truncated file.
+    Raises ``DataError`` naming the first missing, truncated or corrupt file (``check_idx_file``)
+    or a labels file whose count differs from its images'.
     """
     raw = Path(root) / "MNIST" / "raw"
-    for name, (magic, ndim) in IDX_FILES.items():
-        check_idx_file(raw / name, magic, ndim)
+    dims = {name: check_idx_file(raw / name, *spec) for name, spec in IDX_FILES.items()}
+    for images, labels in (("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+                           ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")):
+        if dims[images][0] != dims[labels][0]:
+            raise DataError(f"MNIST files disagree: {raw / labels} holds {dims[labels][0]} "
+                            f"labels for {dims[images][0]} images in {raw / images}")
     train = datasets.MNIST(str(root), train=True, transform=transform(), download=False)
     test = datasets.MNIST(str(root), train=False, transform=transform(), download=False)
     return train, test

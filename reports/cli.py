@@ -1,6 +1,7 @@
 """``python -m reports build RESULTS_DIR... [--out DIR]``: the only place that writes files.
 Everything is built in memory first, then each file is replaced atomically, so bad input
-(exit status 2, one line on stderr) never leaves a half-written report behind."""
+(exit status 2, one line on stderr) never leaves a half-written report behind. The run
+folders are read by ``bench.schema.read_results_csv``, the reader the regression side uses."""
 
 from __future__ import annotations
 
@@ -64,9 +65,16 @@ def write_files(out: Path, files: dict[str, bytes]) -> None:
         atomic_write(out / name, lambda tmp, data=data: Path(tmp).write_bytes(data))
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one ``ReportInputError`` line (exit status 2)."""
+
+    def error(self, message: str):
+        raise ReportInputError(message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m reports", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m reports", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     build = sub.add_parser("build", help="build report.md, report.html, tables and plots")
     build.add_argument("results", nargs="+", metavar="RESULTS_DIR",
                        help="run folders, each holding results.csv and meta.json")
@@ -76,20 +84,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 2 bad input, 1 output not writable)."""
-    args = _parser().parse_args(argv)
+    """Run the CLI; returns the exit status: 0, or 2 with one line on stderr
+    (``python -m reports: error: ...``) for bad arguments or input (nothing is written) and
+    for an output folder that cannot be written (each file is replaced whole, or kept)."""
     start = time.perf_counter()
     try:
+        args = _parser().parse_args(argv)
         files = build_files(args.results)
     except ReportInputError as exc:
-        print(f"reports: error: {exc}", file=sys.stderr)
+        print(f"python -m reports: error: {exc}", file=sys.stderr)
         return 2
     try:
         write_files(args.out, files)
     except OSError as exc:
-        print(f"reports: error: cannot write {args.out}: {' '.join(str(exc).split())}",
-              file=sys.stderr)
-        return 1
+        print(f"python -m reports: error: cannot write --out {args.out}: "
+              f"{' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     elapsed = time.perf_counter() - start
     print(f"wrote {len(files)} files to {args.out} in {elapsed:.1f} s "
           f"(open {args.out / 'report.html'})")

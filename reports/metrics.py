@@ -75,14 +75,19 @@ def with_baseline(df: pd.DataFrame, baseline: str = EAGER) -> pd.DataFrame:
 
 def speedups(df: pd.DataFrame, baseline: str = EAGER) -> pd.DataFrame:
     """Every case with ``speedup`` = ``eager_step_median_s`` (see ``with_baseline``) / backend
-    ``step_median_s`` (dimensionless, > 1 is faster than eager). NaN unless the case and the
-    eager row are ``ok`` and timed."""
+    ``step_median_s`` (dimensionless, > 1 is faster than eager), and its interval
+    ``speedup_ci_low`` / ``speedup_ci_high``: the same eager step over the ends of the backend
+    step's 95% interval (``step_ci_high_s``, ``step_ci_low_s``). The interval covers the
+    backend's timing only: the eager twin's own interval is not recorded, so the ratio's is
+    somewhat wider. NaN unless the case and the eager row are ``ok`` and timed."""
     m = with_baseline(cases(df), baseline)
     valid = (
         (m["status"] == "ok") & (m["eager_status"] == "ok")
         & (m["step_median_s"] > 0) & (m["eager_step_median_s"] > 0)
     )  # fmt: skip
     m["speedup"] = (m["eager_step_median_s"] / m["step_median_s"]).where(valid)
+    for out, end in (("speedup_ci_low", "step_ci_high_s"), ("speedup_ci_high", "step_ci_low_s")):
+        m[out] = (m["eager_step_median_s"] / m[end]).where(valid & (m[end] > 0))
     return m
 
 
@@ -130,30 +135,27 @@ def warm_savings(df: pd.DataFrame) -> pd.DataFrame:
     return out[cols]
 
 
+def eager_row_scale(m: pd.DataFrame, eager_row_step_s: float) -> pd.Series:
+    """Per row of ``m`` (from ``with_baseline``), the factor that puts its times on the eager
+    row's scale: ``eager_row_step_s`` over the row's own interleaved eager twin
+    (``eager_step_median_s``), 1 where it has none. A row's times multiplied by it compare
+    with the eager row's as its times compare with its twin's, so two medians taken in
+    different cases (minutes apart on a drifting machine) are never compared directly."""
+    twin = m["eager_step_median_s"]
+    return (eager_row_step_s / twin).where(twin > 0, 1.0)
+
+
 def step_on_eager_scale(m: pd.DataFrame, eager_row_step_s: float) -> pd.Series:
-    """Each row's step time (s) as ``eager_row_step_s / speedup``: the eager row's median
-    divided by the speedup measured against the row's own interleaved eager twin
-    (``eager_step_median_s``, see ``with_baseline``). Two medians taken in different cases
-    (minutes apart on a drifting machine) are thus never compared directly; for the eager
-    row itself it is its own median. ``m`` comes from ``with_baseline``."""
-    ratio = m["step_median_s"] / m["eager_step_median_s"]
-    return (eager_row_step_s * ratio).where(ratio > 0, m["step_median_s"])
+    """Each row's step time (s) on the eager row's scale (``eager_row_scale``): the eager
+    row's median divided by the row's speedup against its own twin; for the eager row
+    itself, its own median."""
+    return m["step_median_s"] * eager_row_scale(m, eager_row_step_s)
 
 
 def cumulative_wall_s(first_call_s: float, step_s: float, steps: np.ndarray) -> np.ndarray:
     """Wall time (s) after ``steps`` training steps: the first call (which builds the graph)
     plus ``steps - 1`` steady-state steps of ``step_s`` seconds."""
     return first_call_s + (np.asarray(steps, dtype=float) - 1.0) * step_s
-
-
-def wall_time_crossing(first: float, step: float, eager_first: float, eager_step: float) -> float:
-    """The step count at which the cumulative wall times of a backend and eager are equal
-    (inf when the backend never catches up, 1 when it is ahead from the first call)."""
-    if first <= eager_first and step <= eager_step:
-        return 1.0
-    if step >= eager_step:
-        return float("inf")
-    return 1.0 + (first - eager_first) / (eager_step - step)
 
 
 FULLGRAPH_PREFIX = "fullgraph=True: "

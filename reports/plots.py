@@ -1,5 +1,5 @@
 """The report's plots (matplotlib, Agg): one function per plot, taking ``(df, ax)`` with ``df``
-the tidy results and returning the Axes, plus helpers that lay them out as figures. Nothing
+the tidy results and returning the Axes, laid out as figures by ``reports.layout``. Nothing
 here writes a file; the CLI does."""
 
 from __future__ import annotations
@@ -22,12 +22,22 @@ from matplotlib.ticker import (  # noqa: E402
     NullFormatter,
 )
 
+from bench.schema import SCENARIOS  # noqa: E402
 from reports import backends, metrics  # noqa: E402
+from reports.layout import (  # noqa: E402
+    facet_figure,
+    no_data,
+    one_legend,
+    place_labels,
+    single_figure,
+)
 from reports.metrics import EAGER  # noqa: E402
 from reports.units import fmt_steps  # noqa: E402
 
-PlotFn = Callable[[pd.DataFrame, Axes], Axes]
 _DEVICE_MARKERS = {"cpu": "o", "cuda": "s"}
+# The command that measures what the recompiles plot shows (the shape scenarios).
+SHAPES_COMMAND = ("python -m bench run --backends all --scenarios shapes,shapes8 "
+                  "--profile quick")
 
 
 def _log_speedup_axis(ax: Axes) -> None:
@@ -39,28 +49,49 @@ def _log_speedup_axis(ax: Axes) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _no_data(ax: Axes, text: str) -> Axes:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return ax
+def _group(rows: pd.DataFrame) -> pd.Series:
+    """The speedup plot's group label of each row: workload over scenario."""
+    return rows["workload"] + "\n" + rows["scenario"]
+
+
+def _groups(s: pd.DataFrame, valid: pd.DataFrame) -> list[str]:
+    """The groups of ``valid`` (those with a valid speedup), workloads in their order of
+    first appearance in ``s``, scenarios in the registry's order."""
+    workloads = list(dict.fromkeys(s["workload"]))
+    scenarios = [*SCENARIOS, *dict.fromkeys(s["scenario"])]
+    keys = valid[["workload", "scenario"]].drop_duplicates()
+    keys = sorted(keys.itertuples(index=False),
+                  key=lambda k: (workloads.index(k[0]), scenarios.index(k[1])))
+    return [f"{w}\n{sc}" for w, sc in keys]
+
+
+def _not_drawn(s: pd.DataFrame, labels: list[str]) -> str:
+    """The speedup plot's note on what it leaves out: cases without a valid speedup by status
+    (or "eager not ok"), and the groups with none at all."""
+    skipped = s[s["speedup"].isna()]
+    counts = skipped["status"].where(skipped["status"] != "ok", "eager not ok").value_counts()
+    parts = [", ".join(f"{n} {st}" for st, n in counts.items())] if len(counts) else []
+    empty = [g.replace("\n", "/") for g in dict.fromkeys(_group(s)) if g not in labels]
+    if empty:
+        parts.append(f"no valid case at all: {', '.join(empty)}")
+    return "not drawn: " + "; ".join(parts) if parts else ""
 
 
 def speedup_bars(df: pd.DataFrame, ax: Axes) -> Axes:
     """Bars of speedup against eager (log scale) per workload/scenario and backend, a line at
-    1; cases that are not ok (or whose eager is not) are counted in a note, not drawn."""
+    1; only groups with at least one valid speedup get a slot. Cases that are not ok (or
+    whose eager is not) are counted in a note, not drawn."""
     s = metrics.speedups(df)
     s = s[s["backend"] != EAGER]
     valid = s.dropna(subset=["speedup"])
     if valid.empty:
-        return _no_data(ax, "no valid speedups")
-    labels = list(dict.fromkeys(s["workload"] + "\n" + s["scenario"]))
+        return no_data(ax, "no valid speedups")
+    labels = _groups(s, valid)
     names, colors = backends.order(valid), backends.colors(valid)
     width = min(0.8 / len(names), 0.3)
     for i, backend in enumerate(names):
         rows = valid[valid["backend"] == backend]
-        x = [labels.index(w + "\n" + sc) + (i - (len(names) - 1) / 2) * width
-             for w, sc in zip(rows["workload"], rows["scenario"], strict=True)]
+        x = [labels.index(g) + (i - (len(names) - 1) / 2) * width for g in _group(rows)]
         ax.bar(x, rows["speedup"] - 1.0, bottom=1.0, width=width, label=backend,
                color=colors[backend])  # from 1x: up is faster, down is slower
     ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
@@ -70,11 +101,7 @@ def speedup_bars(df: pd.DataFrame, ax: Axes) -> Axes:
     ax.set_ylim(min(valid["speedup"].min(), 1.0) / 1.5, max(valid["speedup"].max(), 1.0) * 1.5)
     ax.set_ylabel("speedup vs eager (x, log)")
     ax.legend(fontsize=7, ncols=2)
-    skipped = s[s["speedup"].isna()]
-    skipped = skipped["status"].where(skipped["status"] != "ok", "eager not ok").value_counts()
-    if not skipped.empty:
-        note = "not drawn: " + ", ".join(f"{n} {st}" for st, n in skipped.items())
-        ax.set_xlabel(note, fontsize=7, color="0.4")
+    ax.set_xlabel(_not_drawn(s, labels), fontsize=7, color="0.4")
     return ax
 
 
@@ -83,49 +110,53 @@ def _ok_train(df: pd.DataFrame) -> pd.Series:
     return df["scenario"].isin(metrics.plain_train_scenarios()) & (df["status"] == "ok")
 
 
-def _horizon(crossings: list[float]) -> float:
+def _horizon(crossings: pd.Series) -> float:
     """The x range (steps) of the wall-time plot: past the last finite crossing, >= 1e4."""
     finite = [c for c in crossings if np.isfinite(c)]
     return float(min(max([1e4, *(3 * c for c in finite)]), 1e9))
 
 
-def cumulative_time(df: pd.DataFrame, ax: Axes) -> Axes:
-    """Cumulative wall time (s) against training steps for one workload and device (the first
-    in ``df``): first_call_s + (n - 1) * step per ok backend, eager in black; a dot where a
-    backend's line crosses eager's (its wall-time break-even). A backend's step is put on the
-    eager row's scale (``metrics.step_on_eager_scale``), so its line and the speedup table
-    rest on the same in-process ratio. Log-log axes."""
-    m = metrics.with_baseline(df[_ok_train(df)])
-    m = m.dropna(subset=["first_call_s", "step_median_s"])
+def _first_panel(df: pd.DataFrame) -> pd.DataFrame:
+    """The ok train rows of the first run, workload and device of ``df`` with break-even steps
+    (``metrics.break_even``: against each row's interleaved eager twin) and ``scale``
+    (``metrics.eager_row_scale``); empty when that panel has no ok eager row."""
+    m = metrics.break_even(df[_ok_train(df)]).dropna(subset=["first_call_s", "step_median_s"])
     if m.empty:
-        return _no_data(ax, "no ok train rows")
+        return m
     first = m.iloc[0]
     m = m[(m["workload"] == first["workload"]) & (m["device"] == first["device"])
           & (m["run_id"] == first["run_id"])]
     eager = m[m["backend"] == EAGER]
-    if eager.empty or eager["eager_status"].iloc[0] != "ok":
-        return _no_data(ax, "no ok eager train row")
-    e = eager.iloc[0]
-    step = metrics.step_on_eager_scale(m, e["step_median_s"])
-    cross = {r["backend"]: metrics.wall_time_crossing(r["first_call_s"], step[i],
-                                                      e["first_call_s"], e["step_median_s"])
-             for i, r in m.iterrows() if r["backend"] != EAGER}
-    n = np.logspace(0, np.log10(_horizon(list(cross.values()))), 200)
-    colors = backends.colors(m)
-    for i, r in m.iterrows():
+    if eager.empty:
+        return eager
+    return m.assign(scale=metrics.eager_row_scale(m, eager["step_median_s"].iloc[0]))
+
+
+def cumulative_time(df: pd.DataFrame, ax: Axes) -> Axes:
+    """Cumulative wall time (s) against training steps for one workload and device (the first
+    in ``df``), log-log: eager (black) as n of its steps; every other ok backend as its first
+    call (graph building) + (n - 1) steps, times ``scale``: its interleaved eager twin put on
+    the eager row's scale. So each line crosses eager's (a labelled dot) exactly at its
+    break-even steps of the compile-cost table, compile time / (twin step - backend step)."""
+    m = _first_panel(df)
+    if m.empty:
+        return no_data(ax, "no ok train rows with an ok eager row")
+    eager_step = m.loc[m["backend"] == EAGER, "step_median_s"].iloc[0]
+    n = np.logspace(0, np.log10(_horizon(m["break_even_steps"])), 200)
+    colors, dots = backends.colors(m), []
+    for _, r in m.iterrows():
         b = r["backend"]
-        ax.plot(n, metrics.cumulative_wall_s(r["first_call_s"], step[i], n),
-                color=colors[b], linewidth=2.5 if b == EAGER else 1.2, label=b)
-        if b in cross and np.isfinite(cross[b]) and cross[b] > 1:
-            y = metrics.cumulative_wall_s(r["first_call_s"], step[i], cross[b])
-            ax.plot([cross[b]], [y], "o", color=colors[b], markersize=5)
-            ax.annotate(fmt_steps(cross[b]), (cross[b], y), textcoords="offset points",
-                        xytext=(4, -9), fontsize=6, color=colors[b])
+        wall = n * eager_step if b == EAGER else \
+            r["scale"] * metrics.cumulative_wall_s(r["first_call_s"], r["step_median_s"], n)
+        ax.plot(n, wall, color=colors[b], linewidth=2.5 if b == EAGER else 1.2, label=b)
+        if np.isfinite(r["break_even_steps"]) and r["break_even_steps"] >= 1:
+            dots.append((r["break_even_steps"], r["break_even_steps"] * eager_step,
+                         fmt_steps(r["break_even_steps"]), colors[b]))
+    place_labels(ax, dots)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("training steps")
     ax.set_ylabel("cumulative wall time (s)")
-    ax.set_title(f"{first['workload']} / {first['device']}", fontsize=9)
     ax.legend(fontsize=6)
     return ax
 
@@ -136,7 +167,7 @@ def compile_vs_speedup(df: pd.DataFrame, ax: Axes) -> Axes:
     b = metrics.break_even(df)
     b = b[(b["backend"] != EAGER) & b["speedup"].notna() & b["compile_s"].notna()]
     if b.empty:
-        return _no_data(ax, "no ok cases with compile_s")
+        return no_data(ax, "no ok cases with compile_s")
     for (backend, device), g in b.groupby(["backend", "device"], sort=False):
         ax.scatter(g["compile_s"], g["speedup"], color=backends.colors(g)[backend],
                    marker=_DEVICE_MARKERS.get(device, "^"), label=f"{backend} ({device})")
@@ -157,7 +188,7 @@ def recompiles_vs_shapes(df: pd.DataFrame, ax: Axes) -> Axes:
     s = metrics.shapes_summary(df)
     s = s[(s["status"] == "ok")].dropna(subset=["recompiles", "distinct_batch_sizes"])
     if s.empty:
-        return _no_data(ax, "no shapes data")
+        return no_data(ax, f"no shapes data in these runs; measure it with\n{SHAPES_COMMAND}")
     colors = backends.colors(df)
     for backend in backends.order(df, among=s["backend"]):
         g = s[s["backend"] == backend]
@@ -177,33 +208,6 @@ def recompiles_vs_shapes(df: pd.DataFrame, ax: Axes) -> Axes:
     return ax
 
 
-def facet_figure(df: pd.DataFrame, by: list[str], plot: PlotFn, ncols: int = 3,
-                 panel: tuple[float, float] = (5.0, 3.6)) -> Figure:
-    """A figure with one Axes per group of ``df`` by ``by`` (titled by the group), each drawn
-    by ``plot``; one "no data" Axes when ``df`` is empty. Panel size in inches."""
-    groups = list(df.groupby(by, sort=False)) if not df.empty else []
-    count = max(len(groups), 1)
-    cols = min(ncols, count)
-    rows = -(-count // cols)
-    fig = Figure(figsize=(panel[0] * cols, panel[1] * rows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
-    if not groups:
-        _no_data(axes[0], "no data")
-    for ax, (key, g) in zip(axes, groups, strict=False):
-        plot(g, ax)
-        ax.set_title(" / ".join(map(str, key if isinstance(key, tuple) else (key,))), fontsize=9)
-    for ax in axes[len(groups) or 1:]:
-        ax.set_visible(False)
-    return fig
-
-
-def single_figure(df: pd.DataFrame, plot: PlotFn, size: tuple[float, float] = (7, 4.5)) -> Figure:
-    """A figure with one Axes drawn by ``plot``. Size in inches."""
-    fig = Figure(figsize=size, layout="constrained")
-    plot(df, fig.subplots())
-    return fig
-
-
 @dataclass(frozen=True)
 class Plot:
     """A plot of the report: file stem, title, caption and how to draw it from the results."""
@@ -215,7 +219,10 @@ class Plot:
 
 
 def _by_device_width(df: pd.DataFrame) -> float:
-    return max(6.0, 1.1 * metrics.cases(df).groupby(["workload", "scenario"]).ngroups + 2)
+    """The speedup panel's width (inches): 1.1 per group with a valid speedup, plus margins."""
+    s = metrics.speedups(df)
+    valid = s[(s["backend"] != EAGER) & s["speedup"].notna()]
+    return max(6.0, 1.1 * valid.groupby(["workload", "scenario"]).ngroups + 2)
 
 
 def _run_and_device(df: pd.DataFrame) -> list[str]:
@@ -231,23 +238,33 @@ def _train_panels(df: pd.DataFrame) -> Figure:
     has_eager = ok[ok["backend"] == EAGER].groupby(by).size()
     has_other = ok[ok["backend"] != EAGER].groupby(by).size()
     keep = has_eager.index.intersection(has_other.index)
-    return facet_figure(ok[ok.set_index(by).index.isin(keep)], by, cumulative_time)
+    fig = facet_figure(ok[ok.set_index(by).index.isin(keep)], by, cumulative_time)
+    one_legend(fig, backends.order(ok))
+    return fig
 
 
 PLOTS = [
-    Plot("speedup", "Speedup against eager", "Per workload and scenario, one panel per device; "
-         "above the dashed line is faster than eager.",
+    Plot("speedup", "Speedup against eager", "Per workload and scenario, one panel per device, "
+         "one above the other; above the dashed line is faster than eager. A workload and "
+         "scenario where no case has a valid speedup gets no slot; the note under the panel "
+         "names it.",
          lambda df: facet_figure(metrics.cases(df), _run_and_device(df), speedup_bars,
-                                 ncols=2, panel=(_by_device_width(df), 4.0))),
+                                 ncols=1, panel=(_by_device_width(df), 4.0))),
     Plot("cumulative_time", "Cumulative wall time against training steps",
-         "Train scenario: first call (graph building included) + (n - 1) median steps. A "
-         "compiled line that crosses eager's (dot) has paid for itself; one that stays above "
-         "never does.", _train_panels),
+         "Train scenario. Each backend: first call (graph building included) + (n - 1) median "
+         "steps. The eager reference is the one the break-even table uses, the eager step timed "
+         "interleaved with each backend in its process (eager_step_median_s): a backend's "
+         "times are scaled by the eager row's step over that twin's, and eager is drawn as n "
+         "steps (its first call's one-off start-up left out, as the break-even leaves it out). "
+         "A line that crosses eager's (dot) has paid for its compilation after the labelled "
+         "number of steps, the compile-cost table's break-even; one that stays above never "
+         "does.", _train_panels),
     Plot("compile_vs_speedup", "Compile time against speedup",
          "One point per ok case with a measured cold compile time.",
          lambda df: single_figure(df, compile_vs_speedup)),
     Plot("recompiles_vs_shapes", "Recompiles against distinct batch sizes",
          "shapes (a DataLoader epoch: 2 distinct batch sizes) and shapes8 (8 distinct sizes): "
-         "how often a backend rebuilt its graph in one pass.",
+         "how often a backend rebuilt its graph in one pass. Runs without these scenarios "
+         f"leave it empty; {SHAPES_COMMAND} measures them.",
          lambda df: single_figure(df, recompiles_vs_shapes)),
 ]

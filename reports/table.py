@@ -5,7 +5,7 @@ formatter)}``, from which both the shown cells and the tidy frame are derived.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -27,6 +27,8 @@ class Table:
     note: str  # one or two sentences: what a cell means, its units
     shown: pd.DataFrame
     tidy: pd.DataFrame
+    # header -> {a cell's text -> its class in the HTML page}: cells coloured by meaning
+    classes: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def _names(cols: str | tuple[str, ...]) -> tuple[str, ...]:

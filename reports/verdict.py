@@ -1,8 +1,8 @@
 """The verdict, computed: per workload, scenario and device, the fastest correct backend, its
 speedup and break-even (cold and warm compile cache), and whether "static graphs are faster"
 holds there (a PyTorch static graph: ``reports.backends.static``, from the runs' backend
-records); the debuggability facts come from ``reports.debuggability``. Every sentence is
-generated from the tables' numbers."""
+records; the threshold and the verdict table in ``reports.claim``); the debuggability facts
+come from ``reports.debuggability``. Every sentence is generated from the tables' numbers."""
 
 from __future__ import annotations
 
@@ -13,36 +13,21 @@ import pandas as pd
 
 from bench.schema import steady_scenarios
 from reports import backends, metrics
+from reports.claim import (
+    CLAIM,
+    DISTURBED,
+    FAILS,
+    HOLDS,
+    NOISE,
+    TIE,
+    fmt_claim_speedup,
+    judge_claim,
+    verdict_table,
+)
 from reports.debuggability import debug_sentences
 from reports.metrics import EAGER
-from reports.table import Columns, Table, format_columns
-from reports.units import counted, fmt_speedup, fmt_steps, fmt_text, fmt_time
-
-CLAIM = "static graphs are faster"
-# A best static speedup within this fraction of 1 (0.952x to 1.05x) is called "within noise":
-# on the project's CPU machine two back-to-back runs of the same case moved its speedup by
-# 4.4% (median over 105 cases), so a smaller difference from eager is not a finding.
-NOISE = 0.05
-HOLDS, FAILS, TIE = "holds", "does not hold", "within noise"
-
-
-def fmt_claim_speedup(speedup: float) -> str:
-    """A best static speedup as the claim reads it: three decimals inside 0.9x-1.1x, where
-    two decimals could put a value on the wrong side of the thresholds (0.952x, 1.05x)."""
-    if speedup is not None and pd.notna(speedup) and 0.9 <= speedup <= 1.1:
-        return f"{speedup:.3f}x"
-    return fmt_speedup(speedup)
-
-
-def judge_claim(speedup: float) -> str | None:
-    """The claim's verdict for a best static speedup (dimensionless): ``HOLDS`` at or above
-    ``1 + NOISE``, ``FAILS`` at or below ``1 / (1 + NOISE)``, ``TIE`` between, ``None``
-    when there is no speedup."""
-    if speedup is None or pd.isna(speedup):
-        return None
-    if speedup >= 1 + NOISE:
-        return HOLDS
-    return FAILS if speedup <= 1 / (1 + NOISE) else TIE
+from reports.table import Table
+from reports.units import counted, fmt_speedup, fmt_steps, fmt_time
 
 
 @dataclass
@@ -68,6 +53,12 @@ def _fastest(rows: pd.DataFrame) -> pd.Series | None:
     return ok.loc[ok["step_median_s"].idxmin()]
 
 
+# The best static backend's numbers in a verdict row: best_static_KEY <- the case's column.
+STATIC_FIELDS = {"speedup": "speedup", "speedup_low": "speedup_ci_low",
+                 "speedup_high": "speedup_ci_high", "step_s": "step_median_s",
+                 "eager_step_s": "eager_step_median_s", "break_even_steps": "break_even_steps"}
+
+
 def _cell(key: dict, g: pd.DataFrame) -> dict:
     """One verdict row for the cases ``g`` of one workload, scenario and device."""
     eager = g[g["backend"] == EAGER]
@@ -76,7 +67,7 @@ def _cell(key: dict, g: pd.DataFrame) -> dict:
     is_static = backends.static(g)
     static = _fastest(g[is_static])
     jit, jeager = _fastest(g[g["backend"] == "jax_jit"]), _fastest(g[g["backend"] == "jax_eager"])
-    claim = None if static is None else judge_claim(static["speedup"])
+    claim = None if static is None else judge_claim(static["speedup"], static["disturbed"])
     bad = g[g["status"] != "ok"]
     return {
         **key,
@@ -90,8 +81,8 @@ def _cell(key: dict, g: pd.DataFrame) -> dict:
         **{f"fastest_{c}": math.nan if fastest is None else fastest[c] for c in
            ("compile_s", "break_even_steps", "compile_warm_s", "break_even_warm_steps")},
         "best_static": None if static is None else static["backend"],
-        "best_static_speedup": math.nan if static is None else static["speedup"],
-        "best_static_break_even_steps": math.nan if static is None else static["break_even_steps"],
+        **{f"best_static_{k}": math.nan if static is None else static[c]
+           for k, c in STATIC_FIELDS.items()},
         "claim": claim,
         "n_cases": len(g),
         "n_ok": int((g["status"] == "ok").sum()),
@@ -200,7 +191,8 @@ def summary_sentences(df: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
     else:
         def counts(g: pd.DataFrame) -> str:
             n = g["claim"].value_counts()
-            return f"{n.get(HOLDS, 0)} hold, {n.get(FAILS, 0)} not, {n.get(TIE, 0)} within noise"
+            return (f"{n.get(HOLDS, 0)} hold, {n.get(FAILS, 0)} not, {n.get(TIE, 0)} within "
+                    f"noise" + (f", {n[DISTURBED]} disturbed" if DISTURBED in n else ""))
 
         per_dev = "; ".join(f"{dev}: {counts(g)}" for dev, g in judged.groupby("device"))
         out.append(f'The claim "{CLAIM}" (the best PyTorch static backend beats eager by at '
@@ -231,38 +223,8 @@ def _warm_sentences(df: pd.DataFrame) -> list[str]:
     return out
 
 
-def _claim_cell(claim: str | None) -> str:
-    return "cannot judge" if claim is None or pd.isna(claim) else claim
-
-
-# The verdict table's shown columns (its tidy frame is the whole verdict frame).
-SHOWN: Columns = {
-    "best backend": ("fastest", fmt_text),
-    "its step": ("fastest_step_s", fmt_time),
-    "eager alongside": ("fastest_eager_step_s", fmt_time),
-    "vs eager": ("fastest_speedup", fmt_speedup),
-    "break-even steps": ("fastest_break_even_steps", fmt_steps),
-    "best static": ("best_static", fmt_text),
-    "static vs eager": ("best_static_speedup", fmt_claim_speedup),
-    "claim": ("claim", _claim_cell),
-}
-
-
-def _shown(frame: pd.DataFrame) -> pd.DataFrame:
-    idx = [c for c in ("run_id", "device", "workload", "scenario") if c in frame.columns]
-    return pd.concat([frame[idx].astype(object), format_columns(frame, SHOWN)], axis=1)
-
-
 def build_verdict(df: pd.DataFrame) -> Verdict:
     """The whole verdict of results ``df``: sentences and the table behind them."""
     frame = verdict_frame(df)
-    note = ("Per workload, scenario and device: the ok backend with the highest speedup "
-            "(its step over the eager step timed alongside it in the same process; on a "
-            "drifting machine not always the lowest absolute step), its step, that eager step, "
-            "the speedup and break-even steps; whether the best PyTorch static backend "
-            f"(anything but eager and JAX) beats eager: holds at {1 + NOISE:.2f}x or more, "
-            f"does not hold at {1 / (1 + NOISE):.3f}x or less, within noise between. The best "
-            "of several noisy ratios leans high: read a 'holds' near 1.05x with care.")
-    shown = _shown(frame) if not frame.empty else frame
-    table = Table("verdict", "Verdict per case", note, shown, frame)
-    return Verdict(summary_sentences(df, frame), cell_sentences(frame), debug_sentences(df), table)
+    return Verdict(summary_sentences(df, frame), cell_sentences(frame), debug_sentences(df),
+                   verdict_table(frame))

@@ -12,7 +12,7 @@ from torch import nn
 
 from bench.errors import UsageError
 from models import WORKLOADS, WorkloadConfig, build_workload
-from models.data import mnist_loaders
+from models.data import mnist_datasets, mnist_loaders
 
 PRINT_EVERY = {"sequential_sgd": 1000}  # the notes print every 1000th of its 10,000 epochs
 
@@ -108,7 +108,8 @@ def reproduce(workload: str, epochs: int | None, data_root: str | None, seed: in
     """Run the notes' training for ``workload`` (or ``all``) for ``epochs`` (default: the
     workload class's ``notes_epochs``); exit status 0. ``preview``: a PNG path for the CNN's
     preview of four test images (checked before training). Raises ``UsageError`` for an
-    unknown workload, ``epochs < 1`` or a bad preview path."""
+    unknown workload, ``epochs < 1`` or a bad preview path, and ``DataError`` for a bad
+    MNIST file of ``data_root`` (``models.data``), before anything trains."""
     names = list(WORKLOADS) if workload == "all" else [workload]
     for name in names:
         if name not in WORKLOADS:
@@ -116,6 +117,8 @@ def reproduce(workload: str, epochs: int | None, data_root: str | None, seed: in
     if epochs is not None and epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {epochs}")
     preview_path = check_preview(preview, names) if preview is not None else None
+    if data_root is not None and "mnist_cnn" in names:
+        mnist_datasets(data_root)  # a bad file fails now, not after the other workloads train
     for name in names:
         if "train" in WORKLOADS[name].refuses:  # nothing to train: one forward
             reproduce_forward(name, seed)

@@ -13,7 +13,12 @@ What is gated (a gated regression makes the exit status 1):
   well).
 - status, graph breaks and recompiles, exactly, like PyTorch's expected-results files: any
   change is reported; ``ok`` -> anything else and more breaks or recompiles are regressions.
-- presence: a case of BASELINE missing from CURRENT is a regression; a new case is reported.
+- presence: a case of BASELINE missing from CURRENT is a regression; a new case is reported;
+  so is a gated time BASELINE has and CURRENT lacks.
+
+Both files are read by the one validating reader (``bench.schema.read_results_csv``): a file
+cut mid-line or holding a value that is not one ends with a one-line error, exit 2, never a
+pass; so do two runs that share no device.
 
 The time rule is ``judge_time``: pure, on literal numbers.
 """
@@ -91,6 +96,31 @@ def _usable(iv: Interval | None) -> bool:
     return iv is not None and all(math.isfinite(v) and v > 0 for v in (iv.value, iv.low, iv.high))
 
 
+def _judge_times(base: dict[str, Any], cur: dict[str, Any], threshold: float, absolute: bool,
+                 line: dict[str, Any]) -> tuple[list[tuple[str, str]], list[str]]:
+    """The gated time findings of two ``ok`` rows and the notes, filling ``line``'s numbers. A
+    time BASELINE has and CURRENT lacks (no usable interval) is a regression, never a pass."""
+    gated, notes = [], []
+    b, c = eager_ratio(base), eager_ratio(cur)
+    if _usable(b) and _usable(c):
+        r = judge_time(b, c, threshold)
+        line.update(ratio_base=b.value, ratio_cur=c.value, ratio=r)
+        gated.append((r.label, f"ratio to eager {_pct(r)}" if r.label != NO_CHANGE else ""))
+    elif _usable(b):
+        gated.append((REGRESSION, "no ratio to eager in CURRENT"))
+    bt, ct = raw_time(base), raw_time(cur)
+    if _usable(bt) and _usable(ct):
+        t = judge_time(bt, ct, threshold)
+        line.update(time_base_s=bt.value, time_cur_s=ct.value, time=t)
+        if absolute:
+            gated.append((t.label, f"time {_pct(t)}" if t.label != NO_CHANGE else ""))
+        elif t.label != NO_CHANGE:
+            notes.append(f"raw time: {t.label}, not gated (--absolute gates it)")
+    elif _usable(bt) and absolute:
+        gated.append((REGRESSION, "no step time interval in CURRENT"))
+    return gated, notes
+
+
 def judge_case(base: dict[str, Any] | None, cur: dict[str, Any] | None, threshold: float,
                absolute: bool = False) -> dict[str, Any]:
     """One line of the comparison: the gated findings give ``verdict`` (regression wins over
@@ -102,21 +132,10 @@ def judge_case(base: dict[str, Any] | None, cur: dict[str, Any] | None, threshol
                             else f"{base['status']} -> {cur['status']}"}
     gated = [judge_status(base["status"], cur["status"])]
     gated += [judge_count(c, num(base, c), num(cur, c)) for c in ("graph_breaks", "recompiles")]
-    notes = []
+    notes: list[str] = []
     if base["status"] == cur["status"] == "ok":
-        b, c = eager_ratio(base), eager_ratio(cur)
-        if _usable(b) and _usable(c):
-            r = judge_time(b, c, threshold)
-            line.update(ratio_base=b.value, ratio_cur=c.value, ratio=r)
-            gated.append((r.label, f"ratio to eager {_pct(r)}" if r.label != NO_CHANGE else ""))
-        bt, ct = raw_time(base), raw_time(cur)
-        if _usable(bt) and _usable(ct):
-            t = judge_time(bt, ct, threshold)
-            line.update(time_base_s=bt.value, time_cur_s=ct.value, time=t)
-            if absolute:
-                gated.append((t.label, f"time {_pct(t)}" if t.label != NO_CHANGE else ""))
-            elif t.label != NO_CHANGE:
-                notes.append(f"raw time: {t.label}, not gated (--absolute gates it)")
+        times, notes = _judge_times(base, cur, threshold, absolute, line)
+        gated += times
     labels = [label for label, _ in gated]
     verdict = next((v for v in (REGRESSION, IMPROVEMENT) if v in labels), NO_CHANGE)
     reasons = [n for label, n in gated if n and label == verdict]
@@ -184,15 +203,28 @@ def _meta_note(base_dir: Path, cur_dir: Path) -> str:
     return "note: runs differ in " + "; ".join(diff) if diff else ""
 
 
+def _same_device(base: pd.DataFrame, cur: pd.DataFrame, base_dir: Path, cur_dir: Path) -> None:
+    """Raises ``UsageError`` when the two runs share no device (a CPU run against a GPU one),
+    rather than reporting every case "missing in CURRENT"."""
+    devices = [sorted(set(df["device"])) for df in (base, cur)]
+    if all(devices) and not set(devices[0]) & set(devices[1]):
+        raise UsageError(f"cannot compare runs on different devices: {base_dir} ran on "
+                         f"{', '.join(devices[0])}, {cur_dir} on {', '.join(devices[1])}; "
+                         "compare runs of one device")
+
+
 def compare_runs(base_dir: str | Path, cur_dir: str | Path,
                  threshold: float = DEFAULT_THRESHOLD, absolute: bool = False) -> int:
     """Print the comparison of two run folders; 1 on a gated regression, else 0. Raises
-    ``UsageError`` for a missing or broken results file or a negative threshold."""
+    ``UsageError`` (before printing anything) for a negative threshold, a folder that is not
+    one, a missing or malformed results file (``bench.results.read_results`` checks every
+    value) and runs that share no device."""
     if not threshold >= 0:
         raise UsageError(f"bad --threshold {threshold}: a fraction >= 0, e.g. 0.10 for 10%")
     base_dir, cur_dir = Path(base_dir), Path(cur_dir)
-    lines = compare_frames(read_results(base_dir), read_results(cur_dir), threshold, absolute,
-                           (str(base_dir), str(cur_dir)))
+    base, cur = read_results(base_dir), read_results(cur_dir)
+    _same_device(base, cur, base_dir, cur_dir)
+    lines = compare_frames(base, cur, threshold, absolute, (str(base_dir), str(cur_dir)))
     gate = "ratio to eager" + (" and raw time" if absolute else "")
     print(f"compare {base_dir} -> {cur_dir} (gated: {gate}, status, graph breaks, recompiles; "
           f"threshold {threshold:.0%} and non-overlapping 95% intervals)")

@@ -16,6 +16,7 @@ import pandas as pd
 from bench.errors import UsageError
 from bench.regress.ratios import Interval, eager_ratio, num, raw_time
 from bench.results import case_name, read_results
+from bench.schema import atomic_write
 
 FORMATS = ("github-action-benchmark",)
 
@@ -47,14 +48,26 @@ def github_action_benchmark(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def export(run_dir: Path, fmt: str, out: str | None) -> int:
-    """Write ``run_dir``'s export to ``out`` (stdout when None). Raises ``UsageError`` on an
-    unknown format or a missing/broken results file."""
+    """Write ``run_dir``'s export to ``out`` (stdout when None), as strict JSON (never NaN),
+    replacing ``out`` atomically. Raises ``UsageError`` before writing anything on an unknown
+    format, an ``out`` that is a folder or cannot be written, and anything
+    ``bench.results.read_results`` refuses (a folder that is not one, a missing or malformed
+    results file)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown export format {fmt!r}; valid: {', '.join(FORMATS)}")
-    text = json.dumps(github_action_benchmark(read_results(run_dir)), indent=2) + "\n"
+    if out is not None and Path(out).is_dir():
+        raise UsageError(f"--out {out} is a folder; give a file, e.g. {Path(out) / 'bench.json'}")
+    entries = github_action_benchmark(read_results(run_dir))
+    try:
+        text = json.dumps(entries, indent=2, allow_nan=False) + "\n"
+    except ValueError:  # read_results lets no such value through: a bug, said on one line
+        raise UsageError(f"export of {run_dir}: a value is not a finite number") from None
     if out is None:
         sys.stdout.write(text)
-    else:
-        Path(out).write_text(text)
-        print(f"export: {out}", file=sys.stderr)
+        return 0
+    try:
+        atomic_write(out, lambda tmp: Path(tmp).write_text(text))
+    except OSError as exc:
+        raise UsageError(f"cannot write --out {out}: {exc.strerror or exc}") from None
+    print(f"export: {out}", file=sys.stderr)
     return 0

@@ -5,7 +5,9 @@ runs can be compared later (``python -m bench compare``)."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import shutil
+import tempfile
 from pathlib import Path
 
 from bench.errors import UsageError
@@ -26,25 +28,36 @@ def history_name(meta: dict) -> str:
 
 def append_history(run_dir: Path, history: Path) -> Path:
     """Copy the run's files to a new folder under ``history`` (never over an older one: a
-    name taken already gets ``-2``, ``-3``...). Returns the folder. Raises ``UsageError``
-    when the run folder lacks a file, its ``meta.json`` is unreadable, or ``history`` cannot
-    be written."""
+    name taken already gets ``-2``, ``-3``...), whole or not at all: the files are copied into
+    a temporary folder there, renamed to its name once complete. Returns the folder. Raises
+    ``UsageError`` when the run folder lacks a file, its ``meta.json`` is unreadable, or
+    ``history`` cannot be written."""
     missing = [f for f in FILES if not (run_dir / f).exists()]
     if missing:
         raise UsageError(f"cannot keep {run_dir} in history: no {', '.join(missing)}")
     name = history_name(read_run_meta(run_dir))
     try:
         history.mkdir(parents=True, exist_ok=True)
-        dest, n = history / name, 1
-        while True:
-            try:
-                dest.mkdir()
-                break
-            except FileExistsError:
-                n += 1
-                dest = history / f"{name}-{n}"
-        for f in FILES:
-            shutil.copy2(run_dir / f, dest / f)
+        incoming = Path(tempfile.mkdtemp(dir=history, prefix=".incoming-"))
+        try:
+            for f in FILES:
+                shutil.copy2(run_dir / f, incoming / f)
+            return _settle(incoming, history, name)
+        finally:
+            shutil.rmtree(incoming, ignore_errors=True)  # renamed already, unless it failed
     except OSError as exc:
         raise UsageError(f"cannot write history folder {history}: {exc.strerror}") from None
-    return dest
+
+
+def _settle(incoming: Path, history: Path, name: str) -> Path:
+    """Rename the complete folder ``incoming`` to ``history/name`` or, taken, ``name-2``..."""
+    dest, n = history / name, 1
+    while True:
+        try:
+            incoming.rename(dest)
+            return dest
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+        n += 1
+        dest = history / f"{name}-{n}"

@@ -1,0 +1,106 @@
+"""``python -m bench run``'s checks, all made before anything is measured or written: every
+name, number and path of its arguments, and the settings of a folder it resumes. Each bad
+one is a ``UsageError`` (or ``DataError``) with a one-line message naming the valid choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from bench.backends import BACKENDS
+from bench.case import ORDERS, Case, case_matrix, parse_names, parse_shard, shard
+from bench.device import check_device
+from bench.errors import UsageError
+from bench.meta import resume_mismatch
+from bench.profiles import PROFILES
+from bench.runfolder import check_not_locked, check_writable, refuse_existing_run
+from bench.schema import SCENARIOS, read_meta
+from models import WORKLOADS
+from models.data import mnist_datasets
+
+ISOLATIONS = ("process", "in-process")
+MAX_TIMEOUT_S = 86_400.0  # --timeout's upper bound: one day for one case
+
+
+def _check_choice(kind: str, value: str, valid) -> None:
+    if value not in valid:
+        raise UsageError(f"unknown {kind} {value!r}; valid: {', '.join(valid)}")
+
+
+def resuming(args: argparse.Namespace) -> bool:
+    """True for ``--resume`` or ``--resume-anyway`` (which implies it)."""
+    return args.resume or args.resume_anyway
+
+
+def _check_settings(args: argparse.Namespace) -> None:
+    """The arguments of ``run`` that are checked on their own; raises ``UsageError``."""
+    _check_choice("profile", args.profile, PROFILES)
+    _check_choice("order", args.order, ORDERS)
+    if args.isolation is not None:
+        _check_choice("isolation", args.isolation, ISOLATIONS)
+    if args.threads is not None and args.threads < 1:
+        raise UsageError(f"--threads must be a positive integer, got {args.threads}; "
+                         f"omit it for all {torch.get_num_threads()} threads")
+    if args.timeout is not None and not 0 < args.timeout <= MAX_TIMEOUT_S:
+        raise UsageError(f"--timeout must be over 0 and at most {MAX_TIMEOUT_S:g} seconds, "
+                         f"got {args.timeout:g}; omit it for the profile's "
+                         f"({PROFILES[args.profile].case_timeout_s:g} s)")
+    if resuming(args) and args.overwrite:
+        raise UsageError("--overwrite replaces the run in --out, --resume completes it: "
+                         "give one of them")
+    if resuming(args) and not args.out:
+        raise UsageError("--resume needs --out: the run folder to complete")
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """``--out`` and ``--history``: folders this process can write, and ``--out`` neither
+    in use by another run nor holding a run unless ``--resume`` or ``--overwrite``. Raises
+    ``UsageError``; writes nothing."""
+    check_writable(Path(args.out or "runs"), "--out")
+    if args.out:
+        check_not_locked(Path(args.out))
+        if not (resuming(args) or args.overwrite):
+            refuse_existing_run(Path(args.out), "give --resume to complete it, or "
+                                                "--overwrite to replace it")
+    if args.history is not None:
+        check_writable(Path(args.history), "--history")
+
+
+def validate_run(args: argparse.Namespace) -> tuple[str, list[Case]]:
+    """The device and the cases of this shard, after checking every argument of ``run`` (the
+    MNIST files of ``--data-root``, the ``--out`` and ``--history`` folders). Raises
+    ``UsageError`` (or ``DataError``) on the first bad one; nothing is measured or written
+    before."""
+    device = check_device(args.device)
+    _check_settings(args)
+    cases = case_matrix(parse_names(args.workloads, WORKLOADS, "workload"),
+                        parse_names(args.scenarios, SCENARIOS, "scenario"),
+                        parse_names(args.backends, BACKENDS, "backend"), device,
+                        args.order)
+    cases = shard(cases, *parse_shard(args.shard))
+    if args.data_root is not None:
+        mnist_datasets(args.data_root)  # a missing or truncated file fails here, before timing
+    _check_paths(args)
+    return device, cases
+
+
+def previous_meta(out: Path, now: dict[str, Any], anyway: bool) -> dict[str, Any] | None:
+    """The ``meta.json`` of the folder a ``--resume`` completes (None when it has none).
+    Raises ``UsageError`` when it was measured on another device, or (unless ``anyway``)
+    with other settings than ``now`` (``bench.meta.resume_mismatch``)."""
+    old = read_meta(out)
+    if old is not None and old.get("device") != now["device"]:
+        raise UsageError(f"cannot resume {out}: it was measured on {old.get('device')}, "
+                         f"not {now['device']}")
+    mismatch = resume_mismatch(old, now) if old is not None else None
+    if mismatch and not anyway:
+        raise UsageError(f"cannot resume {out}: {mismatch}; give the same settings, or "
+                         "--resume-anyway to mix them")
+    if mismatch:
+        print(f"python -m bench: note: resuming {out} although {mismatch}", file=sys.stderr)
+    return old

@@ -1,0 +1,58 @@
+"""The disturbance monitor: literal /proc/stat numbers, and a real busy process beside a window."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.disturbance import CpuSample, Window, read_proc_stat, sample
+
+
+def test_proc_stat_fields_by_hand():
+    text = "cpu  300 10 60 200 5 2 3 20 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n"
+    busy, steal = read_proc_stat(text, ticks_per_s=100)
+    assert busy == pytest.approx((300 + 10 + 60 + 2 + 3) / 100)  # idle and iowait left out
+    assert steal == pytest.approx(0.20)
+    with pytest.raises(ValueError, match="aggregate"):
+        read_proc_stat("intr 1 2 3\n", 100)
+
+
+def test_window_arithmetic_by_hand():
+    a = CpuSample(wall_s=10.0, own_cpu_s=1.0, busy_s=100.0, steal_s=5.0)
+    quiet = Window.between(a, CpuSample(12.0, 4.8, 104.0, 5.02))  # 2 s, own 3.8 of 4.0 busy
+    assert quiet.other_cpu_s == pytest.approx(0.2)
+    assert quiet.other_cores == pytest.approx(0.1)
+    assert quiet.steal_fraction == pytest.approx(0.02 / 4.02)
+    assert not quiet.disturbed()
+    loaded = Window.between(a, CpuSample(12.0, 2.8, 104.0, 5.0))  # other 2.2 s over 2 s
+    assert loaded.other_cores == pytest.approx(1.1)
+    assert loaded.disturbed()
+    assert loaded.describe() == "other processes 1.10 cores, steal 0.0%"
+    stolen = Window.between(a, CpuSample(12.0, 4.0, 103.0, 5.5))  # 0.5 s of 3.5 s stolen
+    assert stolen.disturbed()
+
+
+def test_unknown_system_time_is_never_flagged():
+    w = Window.between(CpuSample(0, 0, None, None), CpuSample(1, 1, None, None))
+    assert w.other_cores is None and not w.disturbed()
+    assert "unknown" in w.describe()
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="needs Linux's /proc/stat")
+def test_a_busy_process_beside_the_window_is_seen():
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # let it start spinning
+        start = sample()
+        time.sleep(1.0)  # this process idles; the other one burns a core
+        window = Window.between(start, sample())
+    finally:
+        busy.kill()
+        busy.wait()
+    assert window.own_cpu_s < 0.1
+    assert window.other_cores > 0.6  # about one core, whatever else the machine runs
+    assert window.disturbed()
