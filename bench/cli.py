@@ -36,7 +36,7 @@ from bench.results import ResultsWriter, rows_frame
 from bench.roofline import measure_roofline
 from bench.runner import run_matrix
 from bench.schema import SCENARIOS, RunFolderError
-from bench.table import summary_table
+from bench.table import disturbance_warning, summary_table
 from bench.validate import MAX_TIMEOUT_S, previous_meta, resuming, validate_run
 from models import WORKLOADS, DataError, WorkloadConfig
 
@@ -240,7 +240,10 @@ def execute_run(plan: RunPlan) -> int:
             print(f"interrupted: {len(writer.rows)} cases kept in {plan.out} "
                   "(--resume to finish)", file=sys.stderr)
             return 130
-    print(summary_table(rows_frame(rows)))
+    frame = rows_frame(rows)
+    print(summary_table(frame))
+    if (warning := disturbance_warning(frame)) is not None:
+        print(warning, file=sys.stderr)
     print(f"results: {plan.out}/results.csv, results.parquet, meta.json")
     if plan.history:
         print(f"history: {append_history(plan.out, Path(plan.history))}")

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
      ("a", "b", 0.3, True)),
     (["export", "r"], "export", (Path("r"), "github-action-benchmark", None)),
     (["export", "r", "--format", "x", "--out", "o.json"], "export", (Path("r"), "x", "o.json")),
-    (["merge", "a", "b", "--out", "m"], "merge", ([Path("a"), Path("b")], Path("m"))),
+    (["merge", "a", "b", "--out", "m"], "merge", ([Path("a"), Path("b")], Path("m"), False)),
     (["reproduce"], "reproduce", ("all", None, None, 0, None)),
     (["reproduce", "--workload", "mnist_cnn", "--epochs", "1", "--data-root", "d", "--seed",
       "3", "--preview", "p.png"], "reproduce", ("mnist_cnn", 1, "d", 3, "p.png")),

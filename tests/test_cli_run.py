@@ -38,7 +38,7 @@ def no_roofline(monkeypatch):
     (["--isolation", "none"], "unknown isolation 'none'; valid: process, in-process"),
     (["--resume"], "--resume needs --out: the run folder to complete"),
     (["--shard", "3/2"], "bad --shard '3/2'; need 1 <= I <= N"),
-    (["--scenarios", ""], "no scenario given; valid: train, infer, shapes, shapes8, debug, all"),
+    (["--scenarios", ""], "no scenario given; valid: train, infer, shapes, shapes8, debug, or all alone"),
 ])
 def test_validate_names_the_problem(argv, says):
     with pytest.raises(UsageError) as err:
@@ -73,8 +73,9 @@ def test_the_plan_holds_the_whole_meta(tmp_path):
     assert meta["isolation"] == "in-process" and meta["warnings"] == []
     assert meta["backends"] == [info.to_json() for info in backend_infos()]
     assert [b["name"] for b in meta["backends"]] == list(BACKENDS)
-    assert meta["invocations"] == [{k: meta[k] for k in
-                                    ("utc_time", "git_commit", "command", "isolation")}]
+    from bench.meta import INVOCATION
+
+    assert meta["invocations"] == [{k: meta[k] for k in INVOCATION}]
     assert "resumed_from" not in meta
     assert not (tmp_path / "meta.json").exists()  # planning writes nothing
 

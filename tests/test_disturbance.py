@@ -56,3 +56,38 @@ def test_a_busy_process_beside_the_window_is_seen():
     assert window.own_cpu_s < 0.1
     assert window.other_cores > 0.6  # about one core, whatever else the machine runs
     assert window.disturbed()
+
+
+def test_a_run_beside_a_busy_process_says_so(tmp_path, monkeypatch, capsys):
+    """A planted busy loop for the whole run: every timed window is re-measured, still
+    disturbed, flagged in its row, and the terminal warns in one line."""
+    import pandas as pd
+
+    from bench import cli
+    from bench.profiles import PROFILES, Profile
+
+    monkeypatch.setitem(PROFILES, "test", Profile(
+        "test", warmup_steps=1, min_run_time_s=0.2, max_run_time_s=0.5, ci_halfwidth=0.5,
+        case_timeout_s=60, in_process=True, min_blocks=3, disturbed_retries=1))
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        status = cli.main(["run", "--workloads", "manual_mlp", "--backends", "eager,jit_trace",
+                           "--scenarios", "infer", "--profile", "test", "--threads", "1",
+                           "--out", str(tmp_path / "run")])
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert status == 0
+    df = pd.read_csv(tmp_path / "run" / "results.csv")
+    assert (df["disturbed"] == 1).all()
+    assert (df["other_cpu_cores"] > 0.2).all()
+    assert "warning: the machine was busy: 2 of 2 timed cases" in capsys.readouterr().err
+
+
+def test_a_disturbed_best_static_row_is_not_judged():
+    from reports.claim import DISTURBED, HOLDS, judge_claim
+
+    assert judge_claim(1.8) == HOLDS
+    assert judge_claim(1.8, disturbed=1) == DISTURBED
+    assert judge_claim(float("nan"), disturbed=1) is None

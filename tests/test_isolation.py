@@ -82,7 +82,8 @@ def _fake_run(folder, device, torch_version="2.14.1"):
     folder.mkdir()
     row = {c: None for c in COLUMNS} | {"run_id": folder.name, "workload": "manual_mlp",
                                         "scenario": "train", "backend": "eager",
-                                        "device": device, "status": "ok"}
+                                        "device": device, "status": "ok",
+                                        "step_median_s": 1e-3}
     pd.DataFrame([row], columns=COLUMNS).to_csv(folder / "results.csv", index=False)
     meta = {"run_id": folder.name, "device": device, "torch": torch_version, "warnings": []}
     (folder / "meta.json").write_text(json.dumps(meta))
