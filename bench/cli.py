@@ -13,6 +13,7 @@ import argparse
 import functools
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,6 +227,8 @@ def execute_run(plan: RunPlan) -> int:
     Ctrl-C (the cases done are kept; ``--resume`` finishes). Raises ``UsageError`` when the
     folder is refused (a run in it, another writer) or a write fails (disk full: the files
     keep the last complete state)."""
+    print(f"run folder: {plan.out} ({len(plan.cases)} cases)", file=sys.stderr)
+    start = time.perf_counter()
     with ResultsWriter(plan.out, resume=plan.resume, overwrite=plan.overwrite) as writer:
         writer.write_meta(plan.meta)
         refs = plan.out / ".references"
@@ -240,11 +243,15 @@ def execute_run(plan: RunPlan) -> int:
             print(f"interrupted: {len(writer.rows)} cases kept in {plan.out} "
                   "(--resume to finish)", file=sys.stderr)
             return 130
+        wall_s = time.perf_counter() - start  # this invocation's, kept beside its record
+        plan.meta["invocations"][-1]["wall_s"] = plan.meta["wall_s"] = round(wall_s, 1)
+        writer.write_meta(plan.meta)
     frame = rows_frame(rows)
     print(summary_table(frame))
     if (warning := disturbance_warning(frame)) is not None:
         print(warning, file=sys.stderr)
-    print(f"results: {plan.out}/results.csv, results.parquet, meta.json")
+    print(f"results: {plan.out}/results.csv, results.parquet, meta.json "
+          f"(wall time {int(wall_s // 60)} min {wall_s % 60:.0f} s)")
     if plan.history:
         print(f"history: {append_history(plan.out, Path(plan.history))}")
     return 0
@@ -269,5 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         msg = exc.args[0] if exc.args else str(exc)
     except OSError as exc:  # a read or write no check foresaw (disk full, permissions)
         msg = f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+    except KeyboardInterrupt:  # before the matrix started: nothing measured yet
+        print("python -m bench: interrupted", file=sys.stderr)
+        return 130
     print(f"python -m bench: error: {msg}", file=sys.stderr)
     return 2

@@ -66,9 +66,8 @@ DTYPE = "float32"  # the precision every timed backend runs (float64 only for re
 
 # --- scenarios ---------------------------------------------------------------------------
 def epoch_batch_sizes(n_images: int = 4000, batch_size: int = 64) -> tuple[int, ...]:
-    """The batch sizes one ``DataLoader`` epoch (``drop_last=False``) yields over
-    ``n_images``: 4,000 MNIST training images at batch 64 give 62 batches of 64 and one of
-    32 (a test checks this against torch's ``DataLoader``)."""
+    """The batch sizes one ``DataLoader`` epoch yields over ``n_images``: 4,000 images at
+    batch 64 give 62 x 64 and one 32 (a test checks this against torch's ``DataLoader``)."""
     full, rest = divmod(n_images, batch_size)
     return (batch_size,) * full + ((rest,) if rest else ())
 
@@ -76,14 +75,12 @@ def epoch_batch_sizes(n_images: int = 4000, batch_size: int = 64) -> tuple[int, 
 @dataclass(frozen=True)
 class Scenario:
     """What one scenario runs and how it is measured; code asks the record, never the name.
-
-    ``mode`` is the workload step that runs (``"train"``: one update, returns the loss;
-    ``"infer"``: the no-grad forward). ``prints``: the step prints its loss every call, as
-    the notes' loop does (``.item()``: a host sync and, under a compiler, a graph break).
-    ``batch_sizes``: ``None`` for the workload's fixed batch timed in steady state; else the
-    sizes one timed pass feeds in order (recompiles and ``sequence_s`` are measured, not a
-    steady state). ``tolerance``: parity's tolerance, added to twice eager's own error.
-    """
+    ``mode``: the workload step (``"train"``: one update, returns the loss; ``"infer"``: the
+    no-grad forward). ``prints``: the step prints its loss every call, as the notes' loop does
+    (``.item()``: a host sync, under a compiler a graph break). ``batch_sizes``: ``None`` for
+    the fixed batch timed in steady state; else the sizes of one timed pass of train steps, in
+    order (recompiles, ``sequence_s``). ``tolerance``: parity's, added to twice eager's error.
+    Raises ``ValueError`` for a batch-size sequence of inference steps (not measured)."""
 
     name: str
     mode: str
@@ -91,6 +88,10 @@ class Scenario:
     prints: bool = False
     batch_sizes: tuple[int, ...] | None = None
     tolerance: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if self.batch_sizes is not None and not self.trains:
+            raise ValueError(f"scenario {self.name!r}: a batch-size sequence runs train steps")
 
     @property
     def trains(self) -> bool:
@@ -131,10 +132,9 @@ FRAMEWORKS = ("torch", "jax")
 
 @dataclass(frozen=True)
 class BackendInfo:
-    """What a report needs to know of a backend without importing it: ``framework`` (one of
-    ``FRAMEWORKS``), ``compiles`` (its first call builds a graph), ``baseline`` (it is its
-    framework's eager baseline). A run writes one per registered backend, in the registry's
-    order, under ``meta.json``'s ``"backends"``; that order is the reports' order and colour."""
+    """What a report knows of a backend without importing it: ``framework`` (``FRAMEWORKS``),
+    ``compiles`` (its first call builds a graph), ``baseline`` (its framework's eager). A run
+    writes one per backend, in registry order, as ``meta.json``'s ``"backends"``."""
 
     name: str
     framework: str
@@ -195,7 +195,7 @@ def read_meta(folder: str | os.PathLike) -> dict[str, Any] | None:
     return meta
 
 
-# --- reading results.csv: the one reader, every value checked -------------------------------
+# --- reading results.csv: the one reader, every value checked ----------------------------
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?inf", re.IGNORECASE)
 WHOLE_UNITS = ("samples", "blocks", "count", "flag")  # whole numbers (a flag: 0 or 1)
 INFINITE_UNITS = ("ratio", "loss")  # parity's error is inf on NaN output; a loss may diverge

@@ -23,7 +23,7 @@ PALETTE = (
     "#dbdb8d", "#9edae5",
 )  # fmt: skip
 # Columns ``describe`` adds to the results: the row's backend, as its run described it.
-RANK, FRAMEWORK, BASELINE = "backend_rank", "framework", "baseline"
+RANK, FRAMEWORK, BASELINE, COMPILES = "backend_rank", "framework", "baseline", "compiles"
 
 
 def described(metas: list[dict[str, Any]]) -> list[BackendInfo]:
@@ -43,10 +43,11 @@ def described(metas: list[dict[str, Any]]) -> list[BackendInfo]:
 
 
 def describe(df: pd.DataFrame, infos: list[BackendInfo]) -> pd.DataFrame:
-    """``df`` (one row per case) with three columns per row's backend: ``backend_rank`` (int,
+    """``df`` (one row per case) with four columns per row's backend: ``backend_rank`` (int,
     0-based position in the report's order: ``infos`` first, then undescribed backends in
     order of first appearance), ``framework`` (``"torch"``, ``"jax"``; NaN when undescribed)
-    and ``baseline`` (bool: its framework's eager reference; False when undescribed)."""
+    ``baseline`` (bool: its framework's eager reference) and ``compiles`` (bool: its first call
+    builds a graph); both False when undescribed."""
     by_name = {info.name: info for info in infos}
     names = [*by_name, *(b for b in dict.fromkeys(df["backend"]) if b not in by_name)]
     rank = {name: i for i, name in enumerate(names)}
@@ -54,6 +55,7 @@ def describe(df: pd.DataFrame, infos: list[BackendInfo]) -> pd.DataFrame:
         RANK: df["backend"].map(rank).astype(int),
         FRAMEWORK: df["backend"].map(lambda b: by_name[b].framework if b in by_name else None),
         BASELINE: df["backend"].map(lambda b: b in by_name and by_name[b].baseline).astype(bool),
+        COMPILES: df["backend"].map(lambda b: b in by_name and by_name[b].compiles).astype(bool),
     })  # fmt: skip
 
 
@@ -83,6 +85,7 @@ def colors(frame: pd.DataFrame) -> dict[str, str]:
 
 def static(frame: pd.DataFrame) -> pd.Series:
     """Per row of ``frame``: True for a PyTorch static-graph backend, as its run described it
-    (framework ``torch`` and not the baseline: anything but eager and JAX); False for an
-    undescribed backend."""
-    return (frame[FRAMEWORK] == "torch") & ~frame[BASELINE].astype(bool)
+    (framework ``torch``, builds a graph, not the baseline: anything but eager, an eager
+    variant and JAX); False for an undescribed backend."""
+    return ((frame[FRAMEWORK] == "torch") & frame[COMPILES].astype(bool)
+            & ~frame[BASELINE].astype(bool))

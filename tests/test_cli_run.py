@@ -135,12 +135,18 @@ def test_execute_writes_the_meta_once_then_runs_the_matrix(tmp_path, monkeypatch
     monkeypatch.setattr(bench.cli, "run_matrix", fake_matrix)
     plan = _plan(tmp_path)
     assert execute_run(plan) == 0
-    assert seen["meta_on_disk"] == json.loads(json.dumps(plan.meta, default=str))
+    after = read_meta(tmp_path)  # the invocation's wall time is added once the matrix ends
+    assert after["wall_s"] == after["invocations"][-1]["wall_s"] >= 0
+    before = json.loads(json.dumps(plan.meta, default=str))
+    del before["wall_s"], before["invocations"][-1]["wall_s"]
+    assert seen["meta_on_disk"] == before
     assert seen["cases"] == plan.cases and (tmp_path / ".references").is_dir()
     assert seen["execute"].keywords == {"refs": tmp_path / ".references",
                                         "timeout_s": plan.timeout_s, "in_process": True}
-    assert capsys.readouterr().out.splitlines()[-1] == \
-        f"results: {tmp_path}/results.csv, results.parquet, meta.json"
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1].startswith(
+        f"results: {tmp_path}/results.csv, results.parquet, meta.json (wall time 0 min ")
+    assert err.splitlines()[0] == f"run folder: {tmp_path} ({len(plan.cases)} cases)"
 
 
 def test_ctrl_c_keeps_the_cases_done_and_exits_130(tmp_path, monkeypatch, capsys):
@@ -149,8 +155,8 @@ def test_ctrl_c_keeps_the_cases_done_and_exits_130(tmp_path, monkeypatch, capsys
 
     monkeypatch.setattr(bench.cli, "run_matrix", interrupted)
     assert execute_run(_plan(tmp_path)) == 130
-    assert capsys.readouterr().err == \
-        f"interrupted: 0 cases kept in {tmp_path} (--resume to finish)\n"
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        f"interrupted: 0 cases kept in {tmp_path} (--resume to finish)"
 
 
 @pytest.mark.parametrize("in_process, backend, scenario, where", [
