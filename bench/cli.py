@@ -227,7 +227,7 @@ def execute_run(plan: RunPlan) -> int:
     Ctrl-C (the cases done are kept; ``--resume`` finishes). Raises ``UsageError`` when the
     folder is refused (a run in it, another writer) or a write fails (disk full: the files
     keep the last complete state)."""
-    print(f"run folder: {plan.out} ({len(plan.cases)} cases)", file=sys.stderr)
+    print(f"run folder: {plan.out} ({len(plan.cases)} cases)", flush=True)
     start = time.perf_counter()
     with ResultsWriter(plan.out, resume=plan.resume, overwrite=plan.overwrite) as writer:
         writer.write_meta(plan.meta)

@@ -143,10 +143,10 @@ def test_execute_writes_the_meta_once_then_runs_the_matrix(tmp_path, monkeypatch
     assert seen["cases"] == plan.cases and (tmp_path / ".references").is_dir()
     assert seen["execute"].keywords == {"refs": tmp_path / ".references",
                                         "timeout_s": plan.timeout_s, "in_process": True}
-    out, err = capsys.readouterr()
-    assert out.splitlines()[-1].startswith(
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith(
         f"results: {tmp_path}/results.csv, results.parquet, meta.json (wall time 0 min ")
-    assert err.splitlines()[0] == f"run folder: {tmp_path} ({len(plan.cases)} cases)"
+    assert out[0] == f"run folder: {tmp_path} ({len(plan.cases)} cases)"
 
 
 def test_ctrl_c_keeps_the_cases_done_and_exits_130(tmp_path, monkeypatch, capsys):

@@ -173,7 +173,8 @@ def test_rows_of_the_wrong_length_and_a_missing_column(tmp_path, capsys):
     lines = GOOD_TEXT.splitlines(keepends=True)
     short = "".join([*lines[:2], lines[2].rsplit(",", 1)[0] + "\n", *lines[3:]])
     got = four_readers(tmp_path, broken_run(tmp_path / "short", short.encode()), capsys)
-    assert_refused(got, "line 3 has 32 fields, the header 33")
+    n = len(GOOD_TEXT.splitlines()[0].split(","))
+    assert_refused(got, f"line 3 has {n - 1} fields, the header {n}")
     head, *body = [line.split(",") for line in GOOD_TEXT.splitlines()]
     drop = head.index("status")
     text = "".join(",".join(c for i, c in enumerate(r) if i != drop) + "\n" for r in [head, *body])
