@@ -104,24 +104,26 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(name="bench-cpu")
 def bench_cpu(session: nox.Session) -> None:
-    """Run the benchmark matrix on CPU (args go to `python -m bench run`)."""
+    """Run the main benchmark on CPU: every backend, quick profile (args go to `python -m
+    bench run`, whose defaults these are; e.g. `-- --backends eager --profile full`)."""
     run(session, shared(session), "-m", "bench", "run", "--device", "cpu", *session.posargs)
 
 
 @nox.session(name="bench-gpu")
 def bench_gpu(session: nox.Session) -> None:
-    """Run the benchmark matrix on CUDA (args go to `python -m bench run`).
+    """Run the main benchmark on CUDA: every backend, quick profile (args go to `python -m
+    bench run`, whose defaults these are).
 
     Exits 2 without a GPU. On a machine that cannot install, add ``--no-venv`` (the current
-    environment); on a short lease add ``-- --profile quick --isolation in-process``.
+    environment); on a short lease add ``-- --order backend`` (a run cut short keeps whole
+    backends; the quick profile already runs in-process).
     """
     if shutil.which("nvidia-smi") is None or subprocess.run(
             ["nvidia-smi", "-L"], capture_output=True).returncode != 0:
         print("nox -s bench-gpu: error: no CUDA GPU here (nvidia-smi finds none); "
               "use nox -s bench-cpu", file=sys.stderr)
         raise SystemExit(2)
-    run(session, shared(session), "-m", "bench", "run", "--device", "cuda", "--backends", "all",
-        *session.posargs)
+    run(session, shared(session), "-m", "bench", "run", "--device", "cuda", *session.posargs)
 
 
 @nox.session

@@ -36,21 +36,23 @@ class RunConfig:
     threads: int  # torch intra-op threads, the same for every backend
     workload: WorkloadConfig = WorkloadConfig()  # shapes, seed, data root (device set per case)
     tf32: bool = False  # the run's precision policy (bench.precision)
+    round: int = 1  # which of the run's independent rounds (bench.rounds) a case belongs to
 
     def to_json(self) -> dict:
         """The run settings a case worker process needs (the notes' shapes are implied)."""
         return {"run_id": self.run_id, "profile": self.profile.name, "threads": self.threads,
                 "data_root": self.workload.data_root, "seed": self.workload.seed,
-                "tf32": self.tf32}
+                "tf32": self.tf32, "round": self.round}
 
     @classmethod
     def from_json(cls, d: dict) -> RunConfig:
         """The settings ``to_json`` wrote (``tf32`` off when absent)."""
         wcfg = WorkloadConfig(data_root=d["data_root"], seed=d["seed"])
-        return cls(d["run_id"], PROFILES[d["profile"]], d["threads"], wcfg, d.get("tf32", False))
+        return cls(d["run_id"], PROFILES[d["profile"]], d["threads"], wcfg, d.get("tf32", False),
+                   d.get("round", 1))
 
 
-ORDERS = ("workload", "backend")
+ORDERS = ("shuffled", "workload", "backend")  # shuffled: bench.rounds.round_order
 NAMES_HELP = "or all alone (every one); a name given twice is refused"
 
 

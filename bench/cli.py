@@ -11,21 +11,27 @@ from __future__ import annotations
 
 import argparse
 import functools
+import random
 import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import torch
 
 from bench.backends import BACKENDS
-from bench.case import NAMES_HELP, Case, RunConfig
-from bench.device import DEVICES, available_devices
+from bench.case import Case, RunConfig
+from bench.cli_args import RUN_DESCRIPTION, Parser, add_reproduce_arguments, add_run_arguments
+from bench.crosscheck import cross_check, disagreement_lines
+from bench.device import available_devices
 from bench.errors import UsageError
-from bench.isolate import run_in_process, run_isolated
-from bench.meta import MUST_AGREE, collect_meta, run_settings
+from bench.inprocess import run_in_process
+from bench.isolate import run_isolated
+from bench.matrix import run_matrix
+from bench.meta import collect_meta, run_settings
 from bench.notes.reproduce import reproduce
 from bench.precision import apply_precision
 from bench.profiles import PROFILES
@@ -35,18 +41,10 @@ from bench.regress.history import append_history
 from bench.regress.merge import merge
 from bench.results import ResultsWriter, rows_frame
 from bench.roofline import measure_roofline
-from bench.runner import run_matrix
 from bench.schema import SCENARIOS, RunFolderError
 from bench.table import disturbance_warning, summary_table
-from bench.validate import MAX_TIMEOUT_S, previous_meta, resuming, validate_run
+from bench.validate import previous_meta, resuming, validate_run
 from models import WORKLOADS, DataError, WorkloadConfig
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with its errors on one line."""
-
-    def error(self, message: str):
-        raise UsageError(message)
 
 
 # --- the parser: one function per subcommand ---------------------------------------------
@@ -56,45 +54,10 @@ def _add_list(sub) -> None:
 
 
 def _add_run(sub) -> None:
-    r = sub.add_parser("run", help="run the benchmark matrix and write a run folder")
+    r = sub.add_parser("run", help="run the benchmark matrix and write a run folder",
+                       description=RUN_DESCRIPTION)
     r.set_defaults(func=cmd_run)
-    r.add_argument("--device", default="cpu", help=f"one of {', '.join(DEVICES)}")
-    r.add_argument("--workloads", default="all", help=f"comma-separated names, {NAMES_HELP}")
-    r.add_argument("--backends", default="eager", help=f"comma-separated names, {NAMES_HELP}")
-    r.add_argument("--scenarios", default="train,infer",
-                   help=f"comma-separated names of {', '.join(SCENARIOS)}, {NAMES_HELP}")
-    r.add_argument("--profile", default="full", help=f"one of {', '.join(PROFILES)}")
-    r.add_argument("--out", default=None,
-                   help="run folder (default: runs/<run_id>); one that already holds a run "
-                        "is refused unless --resume or --overwrite")
-    r.add_argument("--overwrite", action="store_true",
-                   help="replace the run already in --out: its results, meta.json and "
-                        "references are deleted first")
-    r.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
-    r.add_argument("--data-root", default=None, help="a torchvision MNIST root (no download)")
-    r.add_argument("--tf32", action="store_true",
-                   help="allow TF32 matmuls/convolutions for every backend (default: off)")
-    r.add_argument("--resume", action="store_true",
-                   help="skip the cases already in --out; refused when --out was measured "
-                        f"with other {', '.join(MUST_AGREE)}")
-    r.add_argument("--resume-anyway", action="store_true",
-                   help="--resume even with other settings: meta.json then holds this run's, "
-                        "and each of its invocations records the settings it ran with")
-    r.add_argument("--shard", default=None, help="I/N: run only shard I of N of the matrix")
-    r.add_argument("--timeout", type=float, default=None,
-                   help=f"seconds per case before it is killed, over 0 and at most "
-                        f"{MAX_TIMEOUT_S:g} (default: the profile's)")
-    r.add_argument("--order", default="workload",
-                   help="case order: workload (a workload's backends together) or backend "
-                        "(each backend over all workloads, in --backends order)")
-    r.add_argument("--isolation", default=None,
-                   help="process (each case in a fresh process: cold caches, own memory "
-                        "peak, hard timeout) or in-process (fresh compile caches per case, "
-                        "no process start); default: the profile's (quick: in-process, "
-                        "full: process)")
-    r.add_argument("--history", default=None, metavar="DIR",
-                   help="after the run, copy results.csv and meta.json to "
-                        "DIR/<utc date>_<git commit>/")
+    add_run_arguments(r)
 
 
 def _add_compare(sub) -> None:
@@ -104,7 +67,7 @@ def _add_compare(sub) -> None:
     c.add_argument("baseline", help="the baseline run folder")
     c.add_argument("current", help="the run folder to check")
     c.add_argument("--threshold", type=float, default=0.10,
-                   help="smallest change that counts, as a fraction (default 0.10: 10%%)")
+                   help="smallest change that counts, as a fraction (default: 0.10, i.e. 10%%)")
     c.add_argument("--absolute", action="store_true",
                    help="gate raw step times too (only when both runs used the same machine)")
 
@@ -114,7 +77,8 @@ def _add_export(sub) -> None:
     e.set_defaults(func=lambda args: export(Path(args.run_dir), args.format, args.out))
     e.add_argument("run_dir", help="a run folder")
     e.add_argument("--format", default="github-action-benchmark",
-                   help="github-action-benchmark (tool: customSmallerIsBetter)")
+                   help="the dashboard's format, only github-action-benchmark for now "
+                        "(tool: customSmallerIsBetter)")
     e.add_argument("--out", default=None, help="the JSON file (default: stdout)")
 
 
@@ -133,14 +97,8 @@ def _add_merge(sub) -> None:
 def _add_reproduce(sub) -> None:
     g = sub.add_parser("reproduce", help="train like the notes; print loss (and accuracy)")
     g.set_defaults(func=lambda args: reproduce(args.workload, args.epochs, args.data_root,
-                                               args.seed, args.preview))
-    g.add_argument("--workload", default="all", help="a workload name, or all")
-    g.add_argument("--epochs", type=int, default=None, help="default: the notes' (CNN: 2)")
-    g.add_argument("--data-root", default=None, help="a torchvision MNIST root (no download)")
-    g.add_argument("--seed", type=int, default=0, help="seeds weights, data and shuffling")
-    g.add_argument("--preview", default=None, metavar="FILE.png",
-                   help="after training mnist_cnn, save 4 random test images with their "
-                        "predicted and real labels")
+                                               args.seed, args.preview, args.seeds))
+    add_reproduce_arguments(g)
 
 
 SUBCOMMANDS = (_add_list, _add_run, _add_compare, _add_export, _add_merge, _add_reproduce)
@@ -149,8 +107,8 @@ SUBCOMMANDS = (_add_list, _add_run, _add_compare, _add_export, _add_merge, _add_
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m bench`` parser; each subcommand's ``func(args)`` returns the exit
     status. Its errors raise ``UsageError`` (one line) instead of exiting."""
-    p = _Parser(prog="python -m bench", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", parser_class=_Parser, required=True)
+    p = Parser(prog="python -m bench", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", parser_class=Parser, required=True)
     for add in SUBCOMMANDS:
         add(sub)
     return p
@@ -187,30 +145,44 @@ class RunPlan:
     resume: bool = False
     history: str | None = None
     overwrite: bool = False
+    cross_check: int = 0
 
 
 def plan_run(args: argparse.Namespace, device: str, cases: list[Case]) -> RunPlan:
     """The plan of a validated ``run``: applies the precision policy, checks a resumed
     folder's settings, measures the roofline and builds the run's meta (keeping a resumed
     folder's run id, warnings, invocations). Raises ``UsageError`` as ``previous_meta``."""
-    profile = PROFILES[args.profile]
+    profile = replace(PROFILES[args.profile], rounds=args.rounds or PROFILES[args.profile].rounds)
     threads = args.threads or torch.get_num_threads()
     out = Path(args.out) if args.out else None
     apply_precision(args.tf32)  # before the meta records the policy in force
-    now = run_settings(device, threads, args.profile)
+    now = run_settings(device, threads, args.profile, profile.rounds)
     previous = previous_meta(out, now, args.resume_anyway) if resuming(args) else None
     in_process = (args.isolation or ("in-process" if profile.in_process else "process")
                   ) == "in-process"
-    meta = collect_meta(device, threads, args.profile,
+    meta = collect_meta(device, threads, args.profile, profile.rounds,
                         roofline=measure_roofline(device, threads),
                         shard=args.shard or "1/1",
                         isolation="in-process" if in_process else "process per case",
                         previous=previous)
+    meta["round_seed"] = _round_seed(args, previous)
     cfg = RunConfig(meta["run_id"], profile, threads, WorkloadConfig(data_root=args.data_root),
                     args.tf32)
     timeout_s = profile.case_timeout_s if args.timeout is None else args.timeout
     return RunPlan(cases, cfg, out or Path("runs") / meta["run_id"], meta, timeout_s,
-                   in_process, resuming(args), args.history, args.overwrite)
+                   in_process, resuming(args), args.history, args.overwrite,
+                   profile.cross_check if args.cross_check is None else args.cross_check)
+
+
+def _round_seed(args: argparse.Namespace, previous: dict[str, Any] | None) -> int | None:
+    """The seed of the rounds' shuffled orders (``bench.rounds.round_order``): a resumed run's
+    own, else a fresh one; ``None`` (every round in the matrix's order) for ``--order
+    workload`` or ``backend``."""
+    if args.order != "shuffled":
+        return None
+    if previous is not None and previous.get("round_seed") is not None:
+        return previous["round_seed"]
+    return random.SystemRandom().randrange(2**31)
 
 
 def run_one(case: Case, cfg: RunConfig, *, refs: Path, timeout_s: float,
@@ -219,6 +191,15 @@ def run_one(case: Case, cfg: RunConfig, *, refs: Path, timeout_s: float,
     the backend does not ask for one for this scenario (``Backend.own_process``)."""
     own = not in_process or case.scenario in BACKENDS[case.backend].own_process
     return (run_isolated if own else run_in_process)(case, cfg, refs, timeout_s)
+
+
+def _cross_check(plan: RunPlan, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The run's cross-check (``bench.crosscheck``) of ``--cross-check`` cells, if any."""
+    n = plan.cross_check
+    if n <= 0:
+        return pd.DataFrame()
+    print(f"cross-check: timing {n} sampled cells with torch.utils.benchmark", flush=True)
+    return cross_check(rows, plan.cfg, n, plan.meta.get("round_seed"), plan.out)
 
 
 def execute_run(plan: RunPlan) -> int:
@@ -243,6 +224,7 @@ def execute_run(plan: RunPlan) -> int:
             print(f"interrupted: {len(writer.rows)} cases kept in {plan.out} "
                   "(--resume to finish)", file=sys.stderr)
             return 130
+        checked = _cross_check(plan, rows)
         wall_s = time.perf_counter() - start  # this invocation's, kept beside its record
         plan.meta["invocations"][-1]["wall_s"] = plan.meta["wall_s"] = round(wall_s, 1)
         writer.write_meta(plan.meta)
@@ -250,6 +232,8 @@ def execute_run(plan: RunPlan) -> int:
     print(summary_table(frame))
     if (warning := disturbance_warning(frame)) is not None:
         print(warning, file=sys.stderr)
+    for line in disagreement_lines(checked):
+        print(line, file=sys.stderr)
     print(f"results: {plan.out}/results.csv, results.parquet, meta.json "
           f"(wall time {int(wall_s // 60)} min {wall_s % 60:.0f} s)")
     if plan.history:

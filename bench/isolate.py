@@ -29,16 +29,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Any
 
 from bench.backends import BACKENDS
 from bench.case import Case, RunConfig
 from bench.errors import one_line
-from bench.plant import maybe_sleep
-from bench.runner import References, case_row, refusal_of, run_case
+from bench.runner import case_row, refusal_of, run_case
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -140,148 +137,65 @@ def _spawn(spec: dict[str, Any], folder: Path, timeout_s: float) -> tuple[dict |
     return None, f"worker exited with status {proc.returncode}: {one_line(last[-1])}"
 
 
-def _timeout_row(case: Case, cfg: RunConfig, timeout_s: float) -> dict[str, Any]:
+def timeout_row(case: Case, cfg: RunConfig, timeout_s: float) -> dict[str, Any]:
     """The row of a case that gave no result within ``timeout_s`` seconds."""
     return case_row(case, cfg.run_id, status="timeout",
                     error=f"no result within {timeout_s:g} s")
 
 
+def case_folder(case: Case) -> Path:
+    """The case's compile-cache folder for the whole run: empty in its first round (a cold
+    compile), kept for its later rounds (a warm one: ``compile_warm_s``)."""
+    folder = scratch_root() / "cases" / case.label.replace("/", "-")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def done_with(case: Case, cfg: RunConfig, row: dict[str, Any]) -> None:
+    """Remove the case's folder once no later round will use it."""
+    if cfg.round >= cfg.profile.rounds or row.get("status") != "ok":
+        shutil.rmtree(case_folder(case), ignore_errors=True)
+
+
+def filled(folder: Path) -> bool:
+    """Whether an earlier round of this run left compile caches in ``folder``."""
+    return any(folder.iterdir())
+
+
+def warm_first_call(case: Case, row: dict[str, Any], warm: bool) -> None:
+    """Where the case's caches were ``warm`` (a later round), a compiling backend's
+    ``compile_warm_s``: its first call less its steady step. Only where a cold ``compile_s``
+    is reported (not the shape sequences, whose first call is one step of the timed pass)."""
+    if (warm and BACKENDS[case.backend].compiles and row["status"] == "ok"
+            and row.get("compile_s") is not None):
+        row["compile_warm_s"] = max(row["first_call_s"] - row["step_median_s"], 0.0)
+
+
 def run_isolated(case: Case, cfg: RunConfig, references: Path,
                  timeout_s: float) -> tuple[dict[str, Any], list[str]]:
-    """Measure ``case`` in a fresh process (cold caches), then, if it compiles and went well,
-    time a warm first call in a second one. Returns the row and the warnings met."""
+    """Measure ``case`` in a fresh process (cold caches in its first round, warm in later
+    ones), then, in a one-round run where it compiles and went well, time a warm first call
+    in a second one. Returns the row and the warnings met."""
     if refusal_of(case) is not None:
         return run_case(case, cfg)  # unsupported by declaration: nothing to isolate
-    folder = Path(tempfile.mkdtemp(prefix="case-", dir=scratch_root()))
+    folder = case_folder(case)
+    warm_caches = filled(folder)
     spec = {"case": case.__dict__, "run": cfg.to_json(), "references": str(references)}
+    row: dict[str, Any] = {}
     try:
         result, why = _spawn(spec, folder, timeout_s)
         if result is None:
             if why == "timeout":
-                return _timeout_row(case, cfg, timeout_s), []
+                return timeout_row(case, cfg, timeout_s), []
             return case_row(case, cfg.run_id, status="failed", error=why), []
         row = result["row"]
-        if (cfg.profile.warm_compile and BACKENDS[case.backend].compiles
-                and row["status"] == "ok" and row.get("compile_s") is not None):
-            # warm only where a cold compile_s is reported (not the shape sequences, whose
-            # first call is one step of the timed pass)
+        warm_first_call(case, row, warm_caches)
+        if (cfg.profile.warm_compile and cfg.profile.rounds == 1
+                and BACKENDS[case.backend].compiles and row["status"] == "ok"
+                and row.get("compile_s") is not None):
             warm, _ = _spawn({**spec, "warm": True}, folder, timeout_s)
             if warm is not None:
                 row["compile_warm_s"] = max(warm["first_call_s"] - row["step_median_s"], 0.0)
         return row, result["warnings"]
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-class _CaseTimeout(BaseException):
-    """Raised by the alarm inside an in-process case that ran past its timeout (a
-    ``BaseException``, so that the runner's ``except Exception`` does not turn it into
-    ``failed``)."""
-
-
-def _fresh_torch_cache():
-    """Inductor's context for a clean, temporary FX-graph/AOT/Triton cache folder (in the
-    run's scratch folder, so that a killed run leaves none) with its in-memory caches cleared
-    (``fresh_cache``; ``fresh_inductor_cache`` before torch 2.8)."""
-    from torch._inductor import utils
-
-    fresh = getattr(utils, "fresh_cache", None) or utils.fresh_inductor_cache
-    return fresh(dir=str(scratch_root()))
-
-
-class _Alarm:
-    """SIGALRM's handler while an in-process case runs: it raises ``_CaseTimeout``, and
-    raises it again every ``again_s`` seconds until the case is over, since one can be
-    swallowed on its way out (an exception ignored in a garbage-collector callback, as XLA's).
-    ``rung``: whether it went off at all."""
-
-    def __init__(self, again_s: float = 0.5) -> None:
-        self.again_s, self.rung = again_s, False
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        self.rung = True
-        signal.setitimer(signal.ITIMER_REAL, self.again_s)
-        raise _CaseTimeout
-
-
-@contextmanager
-def _alarm(timeout_s: float) -> Iterator[_Alarm]:
-    """An ``_Alarm`` that goes off in this (the main) thread once ``timeout_s`` seconds have
-    passed inside the block; the previous SIGALRM handler is restored after it."""
-    alarm = _Alarm()
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, timeout_s)
-    try:
-        yield alarm
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _jax_one_op(device: str) -> None:
-    """Compile and run ``x * 2 + 1`` with ``jax.jit`` on ``device``."""
-    import jax
-
-    with jax.default_device(jax.devices("gpu" if device == "cuda" else "cpu")[0]):
-        jax.jit(lambda x: x * 2 + 1)(jax.numpy.ones(8)).block_until_ready()
-
-
-def _torch_one_op(device: str) -> None:
-    """Compile and run ``x * 2 + 1`` with ``torch.compile`` on ``device``, in a throwaway
-    cache."""
-    import torch
-
-    with _fresh_torch_cache():
-        torch.compile(lambda x: x * 2 + 1)(torch.ones(8, device=device))
-        torch._dynamo.reset()
-
-
-COMPILE_ONE_OP = {"jax": _jax_one_op, "torch": _torch_one_op}  # by BackendInfo.framework
-_WARMED: set[str] = set()
-
-
-def _warm_compiler(case: Case) -> None:
-    """Once per process and framework, compile a one-op function on ``case.device``, so
-    that the first compiled case does not also pay what every later one is spared
-    (Inductor's imports and compile-worker start, JAX's backend start-up). The cases'
-    ``compile_s`` in-process therefore exclude that one-time cost. It runs inside the case's
-    timeout; one that the timeout cut short is tried again by the next case."""
-    backend = BACKENDS[case.backend]
-    if backend.framework in _WARMED or not backend.compiles:
-        return
-    try:
-        COMPILE_ONE_OP[backend.framework](case.device)
-    except Exception:  # best effort: a compiler that cannot run here fails in its case's row
-        pass
-    _WARMED.add(backend.framework)
-
-
-def run_in_process(case: Case, cfg: RunConfig, references: Path,
-                   timeout_s: float) -> tuple[dict[str, Any], list[str]]:
-    """Measure ``case`` in this process (``--isolation in-process``): no process start per
-    case, for a quick run or a machine whose time is short (a lent GPU). Compiles stay cold:
-    Dynamo is reset, Inductor gets a fresh temporary cache folder and JAX's in-memory caches
-    are cleared before each case. Differences from ``run_isolated``: no ``compile_warm_s``; the
-    timeout is a ``SIGALRM`` that stops Python code (not a hung kernel), the compiler's
-    warm-up included, and is raised again until it lands (``_Alarm``); a JAX case's memory
-    on a GPU is ``None`` (JAX's peak cannot be reset, so no one case owns it), and CPU
-    memory is the resident-set rise over the case's start, which reuse of freed memory can
-    hide."""
-    if refusal_of(case) is not None:
-        return run_case(case, cfg)  # unsupported by declaration: nothing to build or time
-    try:
-        with _alarm(timeout_s) as alarm:  # the compiler's warm-up counts against it too
-            _warm_compiler(case)
-            if "jax" in sys.modules:
-                sys.modules["jax"].clear_caches()
-            maybe_sleep(case.label)
-            # the debug scenario prints every step's loss, as the notes do: not to the terminal
-            with _fresh_torch_cache(), open(os.devnull, "w") as null, redirect_stdout(null):
-                row, warns = run_case(case, cfg, References(references))
-    except _CaseTimeout:
-        return _timeout_row(case, cfg, timeout_s), []
-    if alarm.rung:  # every _CaseTimeout swallowed, and the case ended all the same
-        return _timeout_row(case, cfg, timeout_s), []
-    if case.device == "cuda" and BACKENDS[case.backend].framework == "jax":
-        row["peak_mem_bytes"] = None  # JAX's peak cannot be reset: no one case owns it
-    return row, warns
+        done_with(case, cfg, row)

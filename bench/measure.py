@@ -68,9 +68,18 @@ def measure_steady(case: Case, cfg: RunConfig, work: Workload, prepared: Prepare
         "achieved_bytes_per_s": nbytes / stats.median_s if nbytes else None,
         "final_loss": final_loss(work, scenario, out),
         "eager_step_median_s": all_stats["eager"].median_s if eager_step else stats.median_s,
+        "_eager_stats": _twin_stats(all_stats.get("eager")),
         "peak_mem_bytes": peak_mem_bytes, "steady_wall_s": steady_wall_s,
         **disturbance_fields(window),
     }
+
+
+def _twin_stats(stats: StepStats | None) -> tuple | None:
+    """The eager twin's ``(median, ci_low, ci_high, iqr, blocks)`` (seconds) for
+    ``bench.rounds``; ``None`` without a twin."""
+    if stats is None:
+        return None
+    return stats.median_s, stats.ci_low_s, stats.ci_high_s, stats.iqr_s, stats.repeats
 
 
 def watched_steady_state(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],

@@ -55,7 +55,7 @@ def new_run_id(device: str) -> str:
 
 # What every run of one folder (a resumed one, merged shards) must share, device first.
 MUST_AGREE = ("device", "python", "torch", "torchvision", "jax", "host_cpu", "threads",
-              "precision", "profile")
+              "precision", "profile", "rounds")
 # What one invocation of a folder records: when, how, how isolated, and with what settings
 # (``--resume-anyway`` may change them: each row's settings stay known).
 INVOCATION = ("utc_time", "git_commit", "command", "isolation", *MUST_AGREE[1:])
@@ -67,13 +67,13 @@ def invocation(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: meta[k] for k in INVOCATION if k in meta}
 
 
-def run_settings(device: str, threads: int, profile: str) -> dict[str, Any]:
+def run_settings(device: str, threads: int, profile: str, rounds: int) -> dict[str, Any]:
     """This process's values of ``MUST_AGREE``, as ``meta.json`` records them (the precision
     policy in force now: ``bench.precision.apply_precision`` first)."""
     return {"device": device, "python": platform.python_version(), "torch": torch.__version__,
             "torchvision": _version("torchvision"), "jax": _version("jax"),
             "host_cpu": cpu_model(), "threads": threads, "precision": policy(),
-            "profile": profile}
+            "profile": profile, "rounds": rounds}
 
 
 def _shown(key: str, value: Any) -> str:
@@ -93,9 +93,9 @@ def resume_mismatch(old: dict[str, Any], now: dict[str, Any]) -> str | None:
     return None
 
 
-def collect_meta(device: str, threads: int, profile: str, *, roofline: dict[str, float],
-                 shard: str, isolation: str, previous: dict[str, Any] | None = None
-                 ) -> dict[str, Any]:
+def collect_meta(device: str, threads: int, profile: str, rounds: int, *,
+                 roofline: dict[str, float], shard: str, isolation: str,
+                 previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything ``meta.json`` holds (DESIGN.md), built once: run id, UTC time, commit,
     host, versions, the exact command line, threads, the precision policy in force now, the
     ``roofline`` (``bench.roofline``), the ``shard`` (``"I/N"``), the ``isolation``
@@ -105,7 +105,7 @@ def collect_meta(device: str, threads: int, profile: str, *, roofline: dict[str,
     invocations are kept, and ``resumed_from`` is its time."""
     this = {"utc_time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "git_commit": git_commit(), "command": command_line(), "isolation": isolation,
-            **run_settings(device, threads, profile)}
+            **run_settings(device, threads, profile, rounds)}
     old = previous or {}
     resumed = {"resumed_from": old.get("utc_time")} if previous is not None else {}
     earlier = (old.get("invocations") or [invocation(old)]) if previous is not None else []

@@ -154,6 +154,17 @@ class ResultsWriter:
         """Append one case's row and rewrite ``results.csv`` and ``results.parquet``."""
         self.add_many([row])
 
+    def put(self, row: dict[str, Any]) -> None:
+        """Write ``row`` in place of the row of its case (``KEY``), or append it."""
+        key = [row[k] for k in KEY]
+        at = next((i for i, r in enumerate(self.rows) if [r[k] for k in KEY] == key), None)
+        if at is None:
+            self.add(row)
+            return
+        rows = [*self.rows[:at], row, *self.rows[at + 1:]]
+        self._write(rows, len(self.rows))
+        self.rows = rows
+
     def add_many(self, rows: list[dict[str, Any]]) -> None:
         """Append rows and rewrite the results files once (both or neither: see the class)."""
         self._write([*self.rows, *rows], len(self.rows))

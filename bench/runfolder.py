@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bench.errors import UsageError, one_line
 
-RUN_FILES = ("meta.json", "results.csv", "results.parquet")  # any of them: the folder holds a run
+RUN_FILES = ("meta.json", "results.csv", "results.parquet", "rounds.csv")  # any: holds a run
 LOCK_FILE = ".lock"  # inside the run folder; holds the writer's pid, host, command, start
 
 

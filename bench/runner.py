@@ -5,17 +5,11 @@ the matrix runs on."""
 from __future__ import annotations
 
 import functools
-import signal
-import threading
-import time
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-from tqdm import tqdm
 
 from bench import parity
 from bench.backends import BACKENDS, Prepared, Unsupported, refusal
@@ -25,8 +19,7 @@ from bench.device import RssPeak, peak_memory_bytes, reset_peak_memory, torch_sy
 from bench.errors import one_line
 from bench.measure import measure_sequence, measure_steady
 from bench.plant import maybe_slow
-from bench.results import ResultsWriter
-from bench.schema import DTYPE, KEY, SCENARIOS, Scenario
+from bench.schema import DTYPE, SCENARIOS, Scenario
 from bench.timing import time_first_call
 from models import WORKLOADS, Workload, WorkloadConfig, build_workload
 
@@ -161,7 +154,7 @@ def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
     ref = refs.get(case, wcfg)
     reset_dynamo()  # this case compiles from scratch and owns Dynamo's counters
     row = _timed(case, cfg, wcfg, ref)
-    if "parity_rel_err" not in row:
+    if "parity_rel_err" not in row and cfg.round == 1:  # later rounds re-time a checked case
         reset_dynamo()  # the parity workload compiles afresh, not under the timed one's guards
         prepare, scenario = BACKENDS[case.backend].prepare, SCENARIOS[case.scenario]
         passed, err = parity.check(lambda w: prepare(w, scenario), case.workload, scenario,
@@ -199,71 +192,3 @@ def first_call_s(case: Case, cfg: RunConfig) -> float:
     work = build_workload(case.workload, replace(cfg.workload, device=case.device))
     prepared = BACKENDS[case.backend].prepare(work, SCENARIOS[case.scenario])
     return time_first_call(prepared.step, torch_sync(case.device))[0]
-
-
-Executor = Callable[[Case, RunConfig], tuple[dict[str, Any], list[str]]]
-
-
-class _Interrupts:
-    """SIGINT's handler while the matrix runs: it records the interrupt, then raises
-    ``KeyboardInterrupt``. A ``KeyboardInterrupt`` swallowed on its way out (an exception
-    ignored in a garbage-collector callback, as XLA's once did; a library's ``except
-    BaseException``) still stops the run at the next ``check``."""
-
-    def __init__(self) -> None:
-        self.seen = False
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        self.seen = True
-        raise KeyboardInterrupt
-
-    def check(self) -> None:
-        """Raises ``KeyboardInterrupt`` if a SIGINT has come."""
-        if self.seen:
-            raise KeyboardInterrupt
-
-
-@contextmanager
-def _stop_on_interrupt() -> Iterator[_Interrupts]:
-    """``_Interrupts`` installed as SIGINT's handler for the block (in the main thread, the
-    only one that gets signals: elsewhere nothing is installed), the previous one restored
-    after. A run started in the background with SIGINT ignored gets Ctrl-C back too."""
-    flag = _Interrupts()
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-    previous = signal.signal(signal.SIGINT, flag)
-    try:
-        yield flag
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def run_matrix(cases: list[Case], cfg: RunConfig, writer: ResultsWriter,
-               meta: dict[str, Any], execute: Executor | None = None) -> list[dict[str, Any]]:
-    """Run the ``cases`` not yet in ``writer.rows`` (so a resumed run measures each case once)
-    in order with a progress bar, writing results after each one. ``execute`` runs one case
-    (default: in this process); warnings go to ``meta["warnings"]`` once each.
-
-    Raises ``KeyboardInterrupt`` on Ctrl-C (SIGINT), even one that a case swallowed: the rows
-    written so far stay; the case it came during is not written (``--resume`` measures it)."""
-    refs = References()
-    execute = execute or (lambda case, c: run_case(case, c, refs))
-    done = {tuple(row[k] for k in KEY) for row in writer.rows}
-    todo = [c for c in cases if tuple(getattr(c, k) for k in KEY) not in done]
-    bar = tqdm(todo, unit="case", dynamic_ncols=True)
-    with _stop_on_interrupt() as interrupts:
-        for case in bar:
-            interrupts.check()
-            bar.set_description(case.label)
-            start = time.perf_counter()
-            row, warns = execute(case, cfg)
-            interrupts.check()
-            row["case_wall_s"] = time.perf_counter() - start
-            writer.add(row)
-            new = [w for w in warns if w not in meta["warnings"]]
-            if new:
-                meta["warnings"].extend(new)
-                writer.write_meta(meta)
-        interrupts.check()
-    return writer.rows

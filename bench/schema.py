@@ -34,6 +34,9 @@ COLUMN_UNITS: dict[str, str] = {
     "repeats": "blocks", "first_call_s": "s", "compile_s": "s", "compile_warm_s": "s",
     "samples_per_s": "samples/s",
     "eager_step_median_s": "s",  # eager's median timed interleaved with this case
+    # eager's step over this one: geometric mean over rounds, 95% t interval (bench.rounds)
+    "speedup": "ratio", "speedup_ci_low": "ratio", "speedup_ci_high": "ratio",
+    "rounds": "count",
     "compile_phases": "text",  # where the compile time went, e.g. "dynamo=1.20s backend=3.41s"
     # graph
     "recompiles": "count", "graph_breaks": "count",
@@ -54,7 +57,8 @@ COLUMN_UNITS: dict[str, str] = {
 COLUMNS: list[str] = list(COLUMN_UNITS)
 # Added after the first runs were published: read as empty from older folders.
 LATER_COLUMNS = ("bytes_per_step", "achieved_bytes_per_s", "case_wall_s", "steady_wall_s",
-                 "other_cpu_cores", "steal_fraction", "disturbed")
+                 "other_cpu_cores", "steal_fraction", "disturbed", "speedup", "speedup_ci_low",
+                 "speedup_ci_high", "rounds")
 # Without these a row says nothing; every other column may be empty (NaN).
 REQUIRED = ["run_id", "workload", "scenario", "backend", "device", "status", "step_median_s"]
 TEXT_COLUMNS = [c for c, unit in COLUMN_UNITS.items() if unit in ("", "text")]
@@ -74,13 +78,11 @@ def epoch_batch_sizes(n_images: int = 4000, batch_size: int = 64) -> tuple[int, 
 
 @dataclass(frozen=True)
 class Scenario:
-    """What one scenario runs and how it is measured; code asks the record, never the name.
-    ``mode``: the workload step (``"train"``: one update, returns the loss; ``"infer"``: the
-    no-grad forward). ``prints``: the step prints its loss every call, as the notes' loop does
-    (``.item()``: a host sync, under a compiler a graph break). ``batch_sizes``: ``None`` for
-    the fixed batch timed in steady state; else the sizes of one timed pass of train steps, in
-    order (recompiles, ``sequence_s``). ``tolerance``: parity's, added to twice eager's error.
-    Raises ``ValueError`` for a batch-size sequence of inference steps (not measured)."""
+    """What one scenario runs and how; code asks the record, never the name. ``mode``:
+    ``"train"`` (one update, returns the loss) or ``"infer"`` (no-grad forward). ``prints``:
+    the step prints its loss (``.item()``: a host sync; a graph break), as the notes' loop.
+    ``batch_sizes``: ``None`` (fixed batch, steady state) or one timed pass of train steps,
+    in order. ``tolerance``: parity's. ``ValueError`` for a sequence of inference steps."""
 
     name: str
     mode: str
@@ -126,8 +128,7 @@ def steady_scenarios() -> list[str]:
     return [s.name for s in SCENARIOS.values() if s.steady]
 
 
-# --- backends, as meta.json describes them -------------------------------------------------
-FRAMEWORKS = ("torch", "jax")
+FRAMEWORKS = ("torch", "jax")  # --- backends, as meta.json describes them ----------------
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,6 @@ def backend_infos(meta: dict[str, Any]) -> list[BackendInfo]:
     return [BackendInfo(**b) for b in meta.get("backends", [])]
 
 
-# --- files -------------------------------------------------------------------------------
 class RunFolderError(Exception):
     """A run folder's file that cannot be read; the message names the path and problem."""
 

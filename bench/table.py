@@ -9,11 +9,27 @@ def _short(reason: str, width: int = 60) -> str:
     return reason if len(reason) <= width else reason[: width - 3] + "..."
 
 
+def _speedup(df: pd.DataFrame) -> pd.Series:
+    """The recorded speedup (``bench.rounds``), else eager's twin over the step."""
+    window = df["eager_step_median_s"] / df["step_median_s"]
+    return df["speedup"].where(df["speedup"].notna(), window) if "speedup" in df else window
+
+
+def _interval(df: pd.DataFrame) -> pd.Series:
+    """The speedup's 95% interval as text, ``1.23-1.45x``; empty where none was recorded."""
+    if "speedup_ci_low" not in df:
+        return pd.Series(pd.NA, index=df.index, dtype=object)
+    return pd.Series([f"{lo:.3g}-{hi:.3g}x" if lo == lo and hi == hi else pd.NA
+                      for lo, hi in zip(df["speedup_ci_low"], df["speedup_ci_high"],
+                                        strict=True)], index=df.index, dtype=object)
+
+
 def summary_table(df: pd.DataFrame) -> str:
     """One line per case: status, median and IQR of the step (ms), throughput, GFLOP/s, the
     first call (ms), eager's median timed interleaved with the case in its process
-    (``eager_ms``) and the speedup ``eager_ms / median_ms`` (blank unless ``ok``: a
-    ``mismatch`` never shows a speedup), and for a row that is not ``ok`` the start of its
+    (``eager_ms``), the speedup (over the rounds, ``bench.rounds``; else ``eager_ms /
+    median_ms``) with its 95% interval (blank unless ``ok``: a ``mismatch`` never shows a
+    speedup), and for a row that is not ``ok`` the start of its
     reason (``why``; the whole reason is in ``results.csv``'s ``error``). Medians of
     different rows were taken minutes apart; compare a row with its own ``eager_ms``, not
     with the eager row."""
@@ -27,7 +43,8 @@ def summary_table(df: pd.DataFrame) -> str:
         "GFLOP/s": df["achieved_flops_per_s"] / 1e9,
         "first_call_ms": df["first_call_s"] * 1e3,
         "eager_ms": (df["eager_step_median_s"] * 1e3).where(ok),
-        "speedup": (df["eager_step_median_s"] / df["step_median_s"]).where(ok),
+        "speedup": _speedup(df).where(ok),
+        "95% interval": _interval(df).where(ok),
         "why": df["error"].where(~ok).map(_short, na_action="ignore"),
     })
     if "disturbed" in df and (df["disturbed"] == 1).any():

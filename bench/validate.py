@@ -6,13 +6,14 @@ one is a ``UsageError`` (or ``DataError``) with a one-line message naming the va
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from bench.backends import BACKENDS
+from bench.backends import BACKENDS, refusal
 from bench.case import ORDERS, Case, case_matrix, parse_names, parse_shard, shard
 from bench.device import check_device
 from bench.errors import UsageError
@@ -24,7 +25,11 @@ from models import WORKLOADS
 from models.data import mnist_datasets
 
 ISOLATIONS = ("process", "in-process")
+MAX_ROUNDS = 50  # more rounds than this is a typo, not a plan
 MAX_TIMEOUT_S = 86_400.0  # --timeout's upper bound: one day for one case
+# --workloads and --scenarios when not given (the parser's default is None, so that a list
+# named on the command line can be told from the default)
+DEFAULT_WORKLOADS, DEFAULT_SCENARIOS = "all", "train,infer"
 
 
 def _check_choice(kind: str, value: str, valid) -> None:
@@ -43,6 +48,12 @@ def _check_settings(args: argparse.Namespace) -> None:
     _check_choice("order", args.order, ORDERS)
     if args.isolation is not None:
         _check_choice("isolation", args.isolation, ISOLATIONS)
+    if args.rounds is not None and not 1 <= args.rounds <= MAX_ROUNDS:
+        raise UsageError(f"--rounds must be a whole number from 1 to {MAX_ROUNDS}, got "
+                         f"{args.rounds}; omit it for the profile's "
+                         f"({PROFILES[args.profile].rounds})")
+    if args.cross_check is not None and args.cross_check < 0:
+        raise UsageError(f"--cross-check must be 0 or more cells, got {args.cross_check}")
     if args.threads is not None and args.threads < 1:
         raise UsageError(f"--threads must be a positive integer, got {args.threads}; "
                          f"omit it for all {torch.get_num_threads()} threads")
@@ -71,21 +82,64 @@ def _check_paths(args: argparse.Namespace) -> None:
         check_writable(Path(args.history), "--history")
 
 
+def refused_pairs(workloads, scenarios, backends) -> dict[tuple[str, str], str]:
+    """The ``(workload, scenario)`` pairs that every one of ``backends`` refuses by
+    declaration (``bench.backends.refusal``: nothing is built), each with the first
+    backend's reason."""
+    refused = {}
+    for w, s in itertools.product(workloads, scenarios):
+        reasons = [refusal(BACKENDS[b], WORKLOADS[w], SCENARIOS[s]) for b in backends]
+        if all(reasons):
+            refused[(w, s)] = reasons[0]
+    return refused
+
+
+def left_out_line(refused: dict[tuple[str, str], str]) -> str:
+    """The one line that says which pairs a matrix left out and why (grouped by reason)."""
+    by_reason: dict[str, list[str]] = {}
+    for (w, s), why in refused.items():
+        by_reason.setdefault(why, []).append(f"{w}/{s}")
+    parts = "; ".join(f"{', '.join(pairs)} ({why})" for why, pairs in by_reason.items())
+    w, s = next(iter(refused))
+    return (f"left out, as every chosen backend refuses them: {parts}; to record them as "
+            f"unsupported anyway, name both (e.g. --workloads {w} --scenarios {s})")
+
+
+def run_matrix_of(args: argparse.Namespace, device: str) -> tuple[list[Case], dict]:
+    """The cases of ``run``'s names (before sharding) and the pairs left out of them: unless
+    both ``--workloads`` and ``--scenarios`` name their entries (not the default, not
+    ``all``), a workload-scenario pair every chosen backend refuses (``refused_pairs``, such
+    as ``tensor_ops/train``) is not in the matrix. Raises ``UsageError`` on a bad name, or
+    when nothing is left."""
+    workloads = parse_names(DEFAULT_WORKLOADS if args.workloads is None else args.workloads,
+                            WORKLOADS, "workload")
+    scenarios = parse_names(DEFAULT_SCENARIOS if args.scenarios is None else args.scenarios,
+                            SCENARIOS, "scenario")
+    backends = parse_names(args.backends, BACKENDS, "backend")
+    named = all(a is not None and a.strip() != "all" for a in (args.workloads, args.scenarios))
+    refused = {} if named else refused_pairs(workloads, scenarios, backends)
+    cases = [c for c in case_matrix(workloads, scenarios, backends, device, args.order)
+             if (c.workload, c.scenario) not in refused]
+    if not cases:
+        raise UsageError(f"nothing to run: {left_out_line(refused)}")
+    return cases, refused
+
+
 def validate_run(args: argparse.Namespace) -> tuple[str, list[Case]]:
     """The device and the cases of this shard, after checking every argument of ``run`` (the
-    MNIST files of ``--data-root``, the ``--out`` and ``--history`` folders). Raises
+    MNIST files of ``--data-root``, the ``--out`` and ``--history`` folders); prints the one
+    line that says which pairs the matrix left out (``run_matrix_of``), if any. Raises
     ``UsageError`` (or ``DataError``) on the first bad one; nothing is measured or written
     before."""
     device = check_device(args.device)
     _check_settings(args)
-    cases = case_matrix(parse_names(args.workloads, WORKLOADS, "workload"),
-                        parse_names(args.scenarios, SCENARIOS, "scenario"),
-                        parse_names(args.backends, BACKENDS, "backend"), device,
-                        args.order)
+    cases, refused = run_matrix_of(args, device)
     cases = shard(cases, *parse_shard(args.shard))
     if args.data_root is not None:
         mnist_datasets(args.data_root)  # a missing or truncated file fails here, before timing
     _check_paths(args)
+    if refused:
+        print(left_out_line(refused), flush=True)
     return device, cases
 
 

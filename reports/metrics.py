@@ -73,33 +73,68 @@ def with_baseline(df: pd.DataFrame, baseline: str = EAGER) -> pd.DataFrame:
     return m
 
 
+def _window_speedups(m: pd.DataFrame, valid: pd.Series) -> pd.DataFrame:
+    """``speedups``' fallback: the eager step over the backend's median and over the ends of
+    the backend step's 95% interval."""
+    out = pd.DataFrame({"speedup": (m["eager_step_median_s"] / m["step_median_s"]).where(valid)})
+    for col, end in (("speedup_ci_low", "step_ci_high_s"), ("speedup_ci_high", "step_ci_low_s")):
+        out[col] = (m["eager_step_median_s"] / m[end]).where(valid & (m[end] > 0))
+    return out
+
+
 def speedups(df: pd.DataFrame, baseline: str = EAGER) -> pd.DataFrame:
-    """Every case with ``speedup`` = ``eager_step_median_s`` (see ``with_baseline``) / backend
-    ``step_median_s`` (dimensionless, > 1 is faster than eager), and its interval
-    ``speedup_ci_low`` / ``speedup_ci_high``: the same eager step over the ends of the backend
-    step's 95% interval (``step_ci_high_s``, ``step_ci_low_s``). The interval covers the
-    backend's timing only: the eager twin's own interval is not recorded, so the ratio's is
-    somewhat wider. NaN unless the case and the eager row are ``ok`` and timed."""
+    """Every steady-state case with ``speedup`` (eager's step over the backend's, > 1 is
+    faster than eager) and its 95% interval ``speedup_ci_low`` / ``speedup_ci_high``; NaN
+    unless the case and its eager row are ``ok`` and timed. Where the row records them
+    (``bench.rounds.speedup_interval``): the geometric mean over the case's ``rounds``
+    independent rounds of each round's ratio (eager twin and backend timed interleaved in
+    that round's window), and Student's t interval of the log ratios (``rounds - 1`` degrees
+    of freedom; one round: the window's own), which holds the variance a rerun sees.
+    Fallback for runs without those columns (older runs): ``eager_step_median_s``
+    (``with_baseline``) over ``step_median_s``, and that eager step over the ends of the
+    backend step's 95% interval: one window of the backend's timing only, so narrower."""
     m = with_baseline(cases(df), baseline)
     valid = (
         (m["status"] == "ok") & (m["eager_status"] == "ok")
         & (m["step_median_s"] > 0) & (m["eager_step_median_s"] > 0)
     )  # fmt: skip
-    m["speedup"] = (m["eager_step_median_s"] / m["step_median_s"]).where(valid)
-    for out, end in (("speedup_ci_low", "step_ci_high_s"), ("speedup_ci_high", "step_ci_low_s")):
-        m[out] = (m["eager_step_median_s"] / m[end]).where(valid & (m[end] > 0))
+    fallback = _window_speedups(m, valid)
+    recorded = valid & (m["speedup"] > 0) if "speedup" in m else pd.Series(False, m.index)
+    for col in ("speedup", "speedup_ci_low", "speedup_ci_high"):
+        own = m[col] if col in m else pd.Series(np.nan, index=m.index)
+        m[col] = own.where(recorded, fallback[col]).astype(float)
     return m
+
+
+def log_halfwidth(low: pd.Series, high: pd.Series) -> pd.Series:
+    """Half the width of each interval ``low``-``high`` (positive ratios) in log space:
+    (log high - log low) / 2; NaN where an end is missing."""
+    return (np.log(high.astype(float)) - np.log(low.astype(float))) / 2
+
+
+GEOMEAN_COLUMNS = ["device", "backend", "geomean_speedup", "n", "geomean_ci_low",
+                   "geomean_ci_high"]
 
 
 def geomean_speedups(df: pd.DataFrame) -> pd.DataFrame:
     """Geometric mean of the valid speedups per device and backend: columns ``device``,
-    ``backend``, ``geomean_speedup`` (dimensionless), ``n`` (cases averaged)."""
+    ``backend``, ``geomean_speedup`` (dimensionless), ``n`` (cases averaged) and its 95%
+    interval ``geomean_ci_low`` / ``geomean_ci_high``: in log space the mean of the log
+    speedups +- sqrt(sum of h_i^2) / n, h_i a case's log half-width (``log_halfwidth``), which
+    treats the cases as independent (each has its own rounds). NaN where a case has none."""
     s = speedups(df).dropna(subset=["speedup"])
     if s.empty:
-        return pd.DataFrame(columns=["device", "backend", "geomean_speedup", "n"])
-    grouped = s.groupby(["device", "backend"])["speedup"]
-    out = grouped.agg(geomean_speedup=lambda x: float(np.exp(np.log(x).mean())), n="size")
-    return out.reset_index()
+        return pd.DataFrame(columns=GEOMEAN_COLUMNS)
+    s = s.assign(log=np.log(s["speedup"].astype(float)),
+                 h2=log_halfwidth(s["speedup_ci_low"], s["speedup_ci_high"]) ** 2)
+    out = s.groupby(["device", "backend"]).agg(
+        mean=("log", "mean"), n=("log", "size"),
+        h2=("h2", lambda x: x.sum(skipna=False))).reset_index()
+    half = np.sqrt(out["h2"]) / out["n"]
+    out["geomean_speedup"] = np.exp(out["mean"])
+    out["geomean_ci_low"], out["geomean_ci_high"] = np.exp(out["mean"] - half), np.exp(
+        out["mean"] + half)
+    return out[GEOMEAN_COLUMNS]
 
 
 def break_even(df: pd.DataFrame) -> pd.DataFrame:

@@ -11,16 +11,24 @@ import pandas as pd
 from bench.schema import shape_scenarios, steady_scenarios
 from reports import backends, metrics
 from reports.table import Columns, Table, format_columns
-from reports.units import MISSING, and_list, fmt_count, fmt_speedup, fmt_time
+from reports.units import (
+    MISSING,
+    and_list,
+    fmt_count,
+    fmt_geomean,
+    fmt_speedup,
+    fmt_speedup_ci,
+    fmt_time,
+)
 
 
 def _against_eager(fmt: Callable[[float], str]) -> Callable[[str, float], str]:
-    """A formatter of ``(eager_status, value)``: ``fmt(value)`` where eager is ok, else why
-    there is no number (``no eager``, ``eager failed``...)."""
-    def cell(eager_status: str, value: float) -> str:
+    """A formatter of ``(eager_status, *values)``: ``fmt(*values)`` where eager is ok, else
+    why there is no number (``no eager``, ``eager failed``...)."""
+    def cell(eager_status: str, *values: float) -> str:
         if pd.isna(eager_status):
             return "no eager"
-        return fmt(value) if eager_status == "ok" else f"eager {eager_status}"
+        return fmt(*values) if eager_status == "ok" else f"eager {eager_status}"
     return cell
 
 
@@ -28,35 +36,44 @@ def speedup_table(df: pd.DataFrame) -> Table:
     """Speedup against eager per case (rows) and backend (columns)."""
     s = metrics.speedups(df)
     idx = metrics.case_index(s)
-    cell: Columns = {"shown": (("eager_status", "speedup"), _against_eager(fmt_speedup))}
+    cell: Columns = {"shown": (("eager_status", "speedup", "speedup_ci_low", "speedup_ci_high"),
+                               _against_eager(fmt_speedup_ci))}
     s["shown"] = format_columns(s, cell, str)["shown"]
     wide = s.pivot_table(index=idx, columns="backend", values="shown", aggfunc="first", sort=False)
     wide = wide.reindex(columns=backends.order(s)).astype(object).fillna("")
     wide = wide.reset_index()
     wide.columns.name = None
     tidy_cols = [*idx, "backend", "status", "eager_status", "step_median_s",
-                 "eager_step_median_s", "eager_row_step_median_s", "speedup"]  # fmt: skip
-    note = ("eager step / backend step_median_s, same run, workload, scenario and device; "
-            "the eager step is the one timed interleaved with the case in its process where "
-            "the bench recorded it, else the eager row's; > 1x is faster than eager. A status "
-            "instead of a number: that case (or its eager baseline) did not run correctly and "
-            "enters no speedup or mean.")
+                 "eager_step_median_s", "eager_row_step_median_s", "speedup", "speedup_ci_low",
+                 "speedup_ci_high", "rounds"]  # fmt: skip
+    note = ("Eager's step over the backend's, same run, workload, scenario and device, with "
+            "its 95% interval in brackets; > 1x is faster than eager. With rounds: the "
+            "geometric mean over the case's independent rounds of each round's ratio (the "
+            "eager twin timed interleaved with the backend in that round's window) and "
+            "Student's t interval of the log ratios (rounds - 1 degrees of freedom). A run "
+            "without rounds: the eager step timed interleaved with the case (else the eager "
+            "row's) over the backend's median, and over the ends of its step's interval. A "
+            "status instead of a number: that case (or its eager baseline) did not run "
+            "correctly and enters no speedup or mean.")
     return Table("speedup", "Speedup against eager", note, wide, s[tidy_cols])
 
 
 def geomean_table(df: pd.DataFrame) -> Table:
     """Geometric-mean speedup per device (rows) and backend (columns), with its case count."""
     g = metrics.geomean_speedups(df)
-    g["shown"] = [f"{fmt_speedup(v)} (n={n})" for v, n in zip(g["geomean_speedup"], g["n"],
-                                                             strict=True)]
+    g["shown"] = [fmt_geomean(v, lo, hi, n) for v, lo, hi, n in zip(
+        g["geomean_speedup"], g["geomean_ci_low"], g["geomean_ci_high"], g["n"], strict=True)]
     wide = g.pivot_table(index="device", columns="backend", values="shown", aggfunc="first")
     wide = wide.reindex(columns=backends.order(metrics.cases(df)))
     wide = wide.astype(object).fillna(MISSING).reset_index()
     wide.columns.name = None
     note = ("Geometric mean of the valid speedups (status ok, eager ok) over workloads and "
-            f"the {and_list(steady_scenarios())} scenarios, per device; n = cases averaged; "
-            "'-' = no valid case. The shapes scenarios measure recompiles, not a steady "
-            "state: they are left out here and shown in their own table.")
+            f"the {and_list(steady_scenarios())} scenarios, per device, with its 95% interval: "
+            "in log space the mean of the cases' log speedups +- sqrt(sum of their squared "
+            "log half-widths) / n, the cases taken as independent (no interval where a case "
+            "has none); n = cases averaged; '-' = no valid case. The shapes scenarios measure "
+            "recompiles, not a steady state: they are left out here and shown in their own "
+            "table.")
     return Table("speedup_geomean", "Geometric-mean speedup per backend", note, wide, g.drop(
         columns="shown"))
 
@@ -100,7 +117,7 @@ def shapes_table(df: pd.DataFrame) -> Table:
     note = ("shapes: train steps over one DataLoader epoch's batch sizes; shapes8: eight "
             "distinct batch sizes once each. Recompiles in that one pass, its wall time "
             "(sequence, every recompile included), eager's, and eager's / the backend's "
-            "(> 1x is faster than eager)." + _sizes_note(s))
+            "(> 1x is faster than eager; one pass each, so no interval)." + _sizes_note(s))
     tidy_cols = [*keys, "scenario", *metrics.SHAPES_COLUMNS, "eager_status",
                  "eager_sequence_s", "sequence_speedup"]  # fmt: skip
     return Table("shapes", "Changing shapes: recompiles and sequence time", note, shown,

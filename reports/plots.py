@@ -77,10 +77,23 @@ def _not_drawn(s: pd.DataFrame, labels: list[str]) -> str:
     return "not drawn: " + "; ".join(parts) if parts else ""
 
 
+def interval_lines(ax: Axes, x: list[float] | pd.Series, rows: pd.DataFrame,
+                   color: str = "0.25") -> None:
+    """Error bars of ``rows``' speedups (``metrics.speedups``) at ``x``: a vertical line from
+    ``speedup_ci_low`` to ``speedup_ci_high`` (the asymmetric 95% interval, its true ends on
+    the log axis), none where the interval is missing. Drawn as lines, not an errorbar
+    container, so that ``ax.containers`` holds only the bars."""
+    low, high = rows["speedup_ci_low"].to_numpy(float), rows["speedup_ci_high"].to_numpy(float)
+    keep = ~(np.isnan(low) | np.isnan(high))
+    if keep.any():
+        ax.vlines(np.asarray(x, dtype=float)[keep], low[keep], high[keep], colors=color,
+                  linewidth=0.9, zorder=3)
+
+
 def speedup_bars(df: pd.DataFrame, ax: Axes) -> Axes:
-    """Bars of speedup against eager (log scale) per workload/scenario and backend, a line at
-    1; only groups with at least one valid speedup get a slot. Cases that are not ok (or
-    whose eager is not) are counted in a note, not drawn."""
+    """Bars of speedup against eager (log scale) per workload/scenario and backend, each with
+    its 95% interval as an error bar, a line at 1; only groups with at least one valid speedup
+    get a slot. Cases that are not ok (or whose eager is not) are counted in a note."""
     s = metrics.speedups(df)
     s = s[s["backend"] != EAGER]
     valid = s.dropna(subset=["speedup"])
@@ -94,11 +107,14 @@ def speedup_bars(df: pd.DataFrame, ax: Axes) -> Axes:
         x = [labels.index(g) + (i - (len(names) - 1) / 2) * width for g in _group(rows)]
         ax.bar(x, rows["speedup"] - 1.0, bottom=1.0, width=width, label=backend,
                color=colors[backend])  # from 1x: up is faster, down is slower
+        interval_lines(ax, x, rows)
     ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
     _log_speedup_axis(ax)
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
     ax.set_xlim(-0.5, len(labels) - 0.5)
-    ax.set_ylim(min(valid["speedup"].min(), 1.0) / 1.5, max(valid["speedup"].max(), 1.0) * 1.5)
+    low = valid["speedup_ci_low"].fillna(valid["speedup"]).clip(upper=valid["speedup"])
+    high = valid["speedup_ci_high"].fillna(valid["speedup"]).clip(lower=valid["speedup"])
+    ax.set_ylim(min(low.min(), 1.0) / 1.5, max(high.max(), 1.0) * 1.5)
     ax.set_ylabel("speedup vs eager (x, log)")
     ax.legend(fontsize=7, ncols=2)
     ax.set_xlabel(_not_drawn(s, labels), fontsize=7, color="0.4")
@@ -163,13 +179,16 @@ def cumulative_time(df: pd.DataFrame, ax: Axes) -> Axes:
 
 def compile_vs_speedup(df: pd.DataFrame, ax: Axes) -> Axes:
     """One point per ok case with a compile time: compile_s (x, symlog) against speedup
-    vs eager (y, log), colour per backend, marker per device; a line at speedup 1."""
+    vs eager (y, log) with its 95% interval as an error bar, colour per backend, marker per
+    device; a line at speedup 1."""
     b = metrics.break_even(df)
     b = b[(b["backend"] != EAGER) & b["speedup"].notna() & b["compile_s"].notna()]
     if b.empty:
         return no_data(ax, "no ok cases with compile_s")
     for (backend, device), g in b.groupby(["backend", "device"], sort=False):
-        ax.scatter(g["compile_s"], g["speedup"], color=backends.colors(g)[backend],
+        color = backends.colors(g)[backend]
+        interval_lines(ax, g["compile_s"], g, color)
+        ax.scatter(g["compile_s"], g["speedup"], color=color,
                    marker=_DEVICE_MARKERS.get(device, "^"), label=f"{backend} ({device})")
     ax.axhline(1.0, color="black", linewidth=1, linestyle="--")
     ax.set_xscale("symlog", linthresh=1e-3)
@@ -245,7 +264,8 @@ def _train_panels(df: pd.DataFrame) -> Figure:
 
 PLOTS = [
     Plot("speedup", "Speedup against eager", "Per workload and scenario, one panel per device, "
-         "one above the other; above the dashed line is faster than eager. A workload and "
+         "one above the other; above the dashed line is faster than eager; the error bars are "
+         "each speedup's 95% interval (the speedup table's). A workload and "
          "scenario where no case has a valid speedup gets no slot; the note under the panel "
          "names it.",
          lambda df: facet_figure(metrics.cases(df), _run_and_device(df), speedup_bars,
@@ -260,7 +280,8 @@ PLOTS = [
          "number of steps, the compile-cost table's break-even; one that stays above never "
          "does.", _train_panels),
     Plot("compile_vs_speedup", "Compile time against speedup",
-         "One point per ok case with a measured cold compile time.",
+         "One point per ok case with a measured cold compile time; error bars: the speedup's "
+         "95% interval.",
          lambda df: single_figure(df, compile_vs_speedup)),
     Plot("recompiles_vs_shapes", "Recompiles against distinct batch sizes",
          "shapes (a DataLoader epoch: 2 distinct batch sizes) and shapes8 (8 distinct sizes): "

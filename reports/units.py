@@ -47,6 +47,22 @@ def fmt_speedup(ratio: float | None) -> str:
     return f"{ratio:.2f}x" if abs(ratio) >= 0.1 or ratio == 0 else f"{ratio:.2g}x"
 
 
+def fmt_speedup_ci(ratio: float | None, low: float | None, high: float | None) -> str:
+    """A speedup with its interval: ``"1.23x (1.10-1.38)"``; the speedup alone where the
+    interval is missing."""
+    if _missing(ratio) or _missing(low) or _missing(high):
+        return fmt_speedup(ratio)
+    return f"{fmt_speedup(ratio)} ({fmt_speedup(low)[:-1]}-{fmt_speedup(high)[:-1]})"
+
+
+def fmt_geomean(ratio: float | None, low: float | None, high: float | None, n: int) -> str:
+    """A geometric-mean speedup with its interval and case count: ``"1.23x (1.10-1.38x,
+    n=9)"``; ``"1.23x (n=9)"`` where the interval is missing."""
+    if _missing(low) or _missing(high):
+        return f"{fmt_speedup(ratio)} (n={n})"
+    return f"{fmt_speedup(ratio)} ({fmt_speedup(low)[:-1]}-{fmt_speedup(high)}, n={n})"
+
+
 def fmt_ratio(ratio: float | None) -> str:
     """A dimensionless ratio (e.g. memory vs eager) as ``"0.50"``."""
     return MISSING if _missing(ratio) else f"{ratio:.2f}"

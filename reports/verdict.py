@@ -1,7 +1,8 @@
 """The verdict, computed: per workload, scenario and device, the fastest correct backend, its
 speedup and break-even (cold and warm compile cache), and whether "static graphs are faster"
-holds there (a PyTorch static graph: ``reports.backends.static``, from the runs' backend
-records; the threshold and the verdict table in ``reports.claim``); the debuggability facts
+holds there, judged from the best static backend's interval widened for its selection (a
+PyTorch static graph: ``reports.backends.static``, from the runs' backend records; the
+margin, the widening and the verdict table in ``reports.claim``); the debuggability facts
 come from ``reports.debuggability``. Every sentence is generated from the tables' numbers."""
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from reports.claim import (
     DISTURBED,
     FAILS,
     HOLDS,
-    NOISE,
-    TIE,
+    MARGIN,
+    UNDECIDED,
+    bonferroni_interval,
+    fmt_claim_interval,
     fmt_claim_speedup,
     judge_claim,
     verdict_table,
@@ -27,7 +30,7 @@ from reports.claim import (
 from reports.debuggability import debug_sentences
 from reports.metrics import EAGER
 from reports.table import Table
-from reports.units import counted, fmt_speedup, fmt_steps, fmt_time
+from reports.units import counted, fmt_geomean, fmt_speedup, fmt_steps, fmt_time
 
 
 @dataclass
@@ -59,31 +62,59 @@ STATIC_FIELDS = {"speedup": "speedup", "speedup_low": "speedup_ci_low",
                  "eager_step_s": "eager_step_median_s", "break_even_steps": "break_even_steps"}
 
 
+def _static_fields(g: pd.DataFrame, is_static: pd.Series) -> dict:
+    """The best PyTorch static backend of one cell's cases ``g``: its numbers
+    (``STATIC_FIELDS``), ``k_static`` (static backends with a valid speedup, the candidates
+    it was picked from), its interval widened for that pick (``bonferroni_interval``:
+    ``best_static_adjusted_low`` / ``_high``) and the claim's verdict judged from it."""
+    static = _fastest(g[is_static])
+    k = int(g.loc[is_static, "speedup"].notna().sum())
+    out = {"best_static": None if static is None else static["backend"],
+           **{f"best_static_{key}": math.nan if static is None else static[c]
+              for key, c in STATIC_FIELDS.items()}, "k_static": k}
+    low, high = (math.nan, math.nan) if static is None else bonferroni_interval(
+        static["speedup"], static["speedup_ci_low"], static["speedup_ci_high"], k,
+        static.get("rounds", math.nan))
+    out.update(best_static_adjusted_low=low, best_static_adjusted_high=high,
+               claim=None if static is None else judge_claim(low, high, static["disturbed"]))
+    return out
+
+
+def _fastest_fields(fastest: pd.Series | None, eager_status: str | None) -> dict:
+    """The fastest correct backend of one cell: its name, step, eager twin, speedup (1 for
+    eager itself) with its interval, compile times and break-even steps."""
+    if fastest is None:
+        return {"fastest": None, **{f"fastest_{c}": math.nan for c in FASTEST_FIELDS}}
+    own = fastest["backend"] == EAGER and eager_status == "ok"
+    out = {"fastest": fastest["backend"], **{f"fastest_{c}": fastest[col] for c, col in
+                                             FASTEST_FIELDS.items()}}
+    if own:
+        out.update(fastest_speedup=1.0, fastest_speedup_low=math.nan,
+                   fastest_speedup_high=math.nan)
+    return out
+
+
+# The fastest backend's numbers in a verdict row: fastest_KEY <- the case's column.
+FASTEST_FIELDS = {"step_s": "step_median_s", "eager_step_s": "eager_step_median_s",
+                  "speedup": "speedup", "speedup_low": "speedup_ci_low",
+                  "speedup_high": "speedup_ci_high", "compile_s": "compile_s",
+                  "break_even_steps": "break_even_steps", "compile_warm_s": "compile_warm_s",
+                  "break_even_warm_steps": "break_even_warm_steps"}
+
+
 def _cell(key: dict, g: pd.DataFrame) -> dict:
     """One verdict row for the cases ``g`` of one workload, scenario and device."""
     eager = g[g["backend"] == EAGER]
     eager_status = eager["status"].iloc[0] if len(eager) else None
-    fastest = _fastest(g)
     is_static = backends.static(g)
-    static = _fastest(g[is_static])
     jit, jeager = _fastest(g[g["backend"] == "jax_jit"]), _fastest(g[g["backend"] == "jax_eager"])
-    claim = None if static is None else judge_claim(static["speedup"], static["disturbed"])
     bad = g[g["status"] != "ok"]
     return {
         **key,
         "eager_status": eager_status,
         "eager_step_s": eager["step_median_s"].iloc[0] if eager_status == "ok" else math.nan,
-        "fastest": None if fastest is None else fastest["backend"],
-        "fastest_step_s": math.nan if fastest is None else fastest["step_median_s"],
-        "fastest_eager_step_s": math.nan if fastest is None else fastest["eager_step_median_s"],
-        "fastest_speedup": math.nan if fastest is None else
-        (1.0 if fastest["backend"] == EAGER and eager_status == "ok" else fastest["speedup"]),
-        **{f"fastest_{c}": math.nan if fastest is None else fastest[c] for c in
-           ("compile_s", "break_even_steps", "compile_warm_s", "break_even_warm_steps")},
-        "best_static": None if static is None else static["backend"],
-        **{f"best_static_{k}": math.nan if static is None else static[c]
-           for k, c in STATIC_FIELDS.items()},
-        "claim": claim,
+        **_fastest_fields(_fastest(g), eager_status),
+        **_static_fields(g, is_static),
         "n_cases": len(g),
         "n_ok": int((g["status"] == "ok").sum()),
         "n_static": int(is_static.sum()),
@@ -120,17 +151,26 @@ def _more_or_less(speedup: float) -> str:
     return f"{text} {'less' if speedup >= 1 else 'more'} time per step"
 
 
+# How the widened interval of a judged cell lies against 1 + MARGIN, by verdict.
+_SIDE = {HOLDS: "lies wholly above", FAILS: "lies wholly below", UNDECIDED: "straddles"}
+
+
 def _claim_sentence(r: pd.Series) -> str:
     if r["claim"] is None or pd.isna(r["claim"]):
         why = ("eager did not run correctly" if r["eager_status"] != "ok" else
                "eager has no step time" if pd.isna(r["eager_step_s"]) else
+               "its speedup has no interval" if pd.notna(r["best_static_speedup"]) else
                "no static backend ran correctly" if r["n_static"] else "no static backend measured")
         return f'Claim "{CLAIM}": cannot be judged ({why}).'
     s = r["best_static_speedup"]
-    verb = r["claim"] + (f" (less than {NOISE:.0%} from eager either way)"
-                         if r["claim"] == TIE else "")
-    return (f'Claim "{CLAIM}": {verb} (best static graph {r["best_static"]} at '
-            f"{fmt_claim_speedup(s)} eager, {_more_or_less(s)}).")
+    text = (f'Claim "{CLAIM}": {r["claim"]} (best static graph {r["best_static"]} at '
+            f"{fmt_claim_speedup(s)} eager, {_more_or_less(s)}")
+    if r["claim"] in _SIDE:
+        text += (f"; its 95% interval, widened for the best of {r['k_static']}, "
+                 f"{fmt_claim_interval(r['best_static_adjusted_low'], r['best_static_adjusted_high'])}"
+                 f", {_SIDE[r['claim']]} "
+                 f"{1 + MARGIN:.2f}x")
+    return text + ")."
 
 
 def _fastest_sentence(r: pd.Series) -> str:
@@ -191,18 +231,20 @@ def summary_sentences(df: pd.DataFrame, frame: pd.DataFrame) -> list[str]:
     else:
         def counts(g: pd.DataFrame) -> str:
             n = g["claim"].value_counts()
-            return (f"{n.get(HOLDS, 0)} hold, {n.get(FAILS, 0)} not, {n.get(TIE, 0)} within "
-                    f"noise" + (f", {n[DISTURBED]} disturbed" if DISTURBED in n else ""))
+            return (f"{n.get(HOLDS, 0)} hold, {n.get(FAILS, 0)} not, {n.get(UNDECIDED, 0)} "
+                    "undecided" + (f", {n[DISTURBED]} disturbed" if DISTURBED in n else ""))
 
         per_dev = "; ".join(f"{dev}: {counts(g)}" for dev, g in judged.groupby("device"))
-        out.append(f'The claim "{CLAIM}" (the best PyTorch static backend beats eager by at '
-                   f"least {NOISE:.0%}) holds in {(judged['claim'] == HOLDS).sum()} of "
+        out.append(f'The claim "{CLAIM}" (the best PyTorch static backend beats eager by '
+                   f"more than {MARGIN:.0%}, its whole interval widened for the pick above "
+                   f"{1 + MARGIN:.2f}x) holds in {(judged['claim'] == HOLDS).sum()} of "
                    f"{len(judged)} workload x scenario x device cells ({per_dev}).")
     geo = metrics.geomean_speedups(df)
     for dev, g in geo[geo["backend"] != EAGER].groupby("device"):
         g = g.sort_values("geomean_speedup", ascending=False)
-        items = ", ".join(f"{b} {fmt_speedup(v)} (n={n})" for b, v, n in
-                          zip(g["backend"], g["geomean_speedup"], g["n"], strict=True))
+        items = ", ".join(f"{r['backend']} " + fmt_geomean(
+            r["geomean_speedup"], r["geomean_ci_low"], r["geomean_ci_high"], r["n"])
+            for _, r in g.iterrows())
         out.append(f"On {dev}, geometric-mean speedup against eager "
                    f"({', '.join(steady_scenarios())}; the shapes scenarios are judged "
                    f"apart): {items}.")

@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
     (["export", "r"], "export", (Path("r"), "github-action-benchmark", None)),
     (["export", "r", "--format", "x", "--out", "o.json"], "export", (Path("r"), "x", "o.json")),
     (["merge", "a", "b", "--out", "m"], "merge", ([Path("a"), Path("b")], Path("m"), False)),
-    (["reproduce"], "reproduce", ("all", None, None, 0, None)),
+    (["reproduce"], "reproduce", ("all", None, None, 0, None, 1)),
     (["reproduce", "--workload", "mnist_cnn", "--epochs", "1", "--data-root", "d", "--seed",
-      "3", "--preview", "p.png"], "reproduce", ("mnist_cnn", 1, "d", 3, "p.png")),
+      "3", "--preview", "p.png", "--seeds", "5"], "reproduce",
+     ("mnist_cnn", 1, "d", 3, "p.png", 5)),
 ])
 def test_each_subcommand_dispatches_its_arguments(argv, target, expected, monkeypatch):
     calls = []

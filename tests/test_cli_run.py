@@ -34,8 +34,11 @@ def no_roofline(monkeypatch):
 
 @pytest.mark.parametrize("argv, says", [
     (["--profile", "forever"], "unknown profile 'forever'; valid: quick, full"),
-    (["--order", "random"], "unknown order 'random'; valid: workload, backend"),
+    (["--order", "random"], "unknown order 'random'; valid: shuffled, workload, backend"),
     (["--isolation", "none"], "unknown isolation 'none'; valid: process, in-process"),
+    (["--rounds", "0"], "--rounds must be a whole number from 1 to 50, got 0; omit it for "
+                        "the profile's (3)"),
+    (["--cross-check", "-1"], "--cross-check must be 0 or more cells, got -1"),
     (["--resume"], "--resume needs --out: the run folder to complete"),
     (["--shard", "3/2"], "bad --shard '3/2'; need 1 <= I <= N"),
     (["--scenarios", ""],
@@ -58,7 +61,8 @@ def test_validate_gives_the_device_and_this_shards_cases():
 
 def test_a_registered_scenario_is_a_valid_name(monkeypatch):
     monkeypatch.setitem(SCENARIOS, "tiny", Scenario("tiny", "infer", "a throwaway scenario"))
-    _, cases = validate_run(_args("--workloads", "manual_mlp", "--scenarios", "tiny"))
+    _, cases = validate_run(_args("--workloads", "manual_mlp", "--scenarios", "tiny",
+                                  "--backends", "eager"))
     assert [c.scenario for c in cases] == ["tiny"]
 
 
@@ -82,7 +86,7 @@ def test_the_plan_holds_the_whole_meta(tmp_path):
 
 
 def test_the_profile_decides_the_isolation_unless_told(tmp_path):
-    full = plan_run(_args("--out", str(tmp_path)), "cpu", [])
+    full = plan_run(_args("--out", str(tmp_path), "--profile", "full"), "cpu", [])
     assert not full.in_process and full.meta["isolation"] == "process per case"
     told = plan_run(_args("--out", str(tmp_path), "--isolation", "in-process"), "cpu", [])
     assert told.in_process and told.meta["isolation"] == "in-process"

@@ -41,8 +41,8 @@ def test_precision_policy_is_applied_and_restorable():
 
 
 def test_run_records_the_policy_and_roofline(tmp_path):
-    args = ["run", "--workloads", "manual_mlp", "--scenarios", "infer", "--profile", "quick",
-            "--out", str(tmp_path)]
+    args = ["run", "--workloads", "manual_mlp", "--scenarios", "infer", "--backends", "eager",
+            "--profile", "quick", "--rounds", "1", "--out", str(tmp_path)]
     assert main([*args, "--tf32"]) == 0
     meta = json.loads((tmp_path / "meta.json").read_text())
     assert meta["precision"]["tf32_matmul"] is True

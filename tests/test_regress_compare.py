@@ -13,19 +13,22 @@ import pytest
 from bench.case import RunConfig, case_matrix
 from bench.cli import main
 from bench.errors import UsageError
+from bench.matrix import run_matrix
 from bench.profiles import PROFILES
 from bench.regress.compare import (
     IMPROVEMENT,
     NO_CHANGE,
     REGRESSION,
+    TimeChange,
+    as_speedup,
     compare_frames,
+    fmt_speedup,
     judge_count,
     judge_status,
     judge_time,
 )
 from bench.regress.ratios import Interval
 from bench.results import ResultsWriter, rows_frame
-from bench.runner import run_matrix
 
 
 def row(backend, median_s, half_s, eager_s=None, workload="manual_mlp", **kw):
@@ -125,8 +128,34 @@ def test_planted_slowdown_in_synthetic_folders_fails_compare(tmp_path, capsys):
     capsys.readouterr()
     assert main(["compare", a, b]) == 1
     out = capsys.readouterr().out
-    assert "REGRESSION manual_mlp/train/compile/cpu: ratio to eager +100.0%" in out
+    # people read the speedup (eager's time over the case's), as in the report: 2x -> 1x
+    assert "REGRESSION manual_mlp/train/compile/cpu: speedup 2.00x -> 1.00x, -50.0% " \
+           "[-52.0%, -48.0%]" in out
     assert "1 regression, 0 improvement, 1 no change" in out
+    assert "threshold 10%: a speedup that falls by more than 9.1% or rises by more than " \
+           "11.1%, and non-overlapping 95% intervals" in out
+    assert "speedup change [95% range]" in out and "ratio" not in out
+    assert "ok     2.00x -> 1.00x -50.0% [-52.0%, -48.0%]" in out  # the table
+
+
+@pytest.mark.parametrize("ratio_change, speedup_change", [(1.0, -0.5), (0.25, -0.2),
+                                                          (-0.5, 1.0), (0.0, 0.0)])
+def test_a_change_of_the_time_relative_to_eager_is_shown_as_the_speedups(ratio_change,
+                                                                         speedup_change):
+    shown = as_speedup(TimeChange(REGRESSION, ratio_change, ratio_change - 0.1,
+                                  ratio_change + 0.1))
+    assert shown.label == REGRESSION and shown.change == pytest.approx(speedup_change)
+    assert shown.low == pytest.approx(1 / (1 + ratio_change + 0.1) - 1)  # the range reversed
+    assert shown.high == pytest.approx(1 / (1 + ratio_change - 0.1) - 1)
+    assert fmt_speedup(1 / 0.257) == "3.89x" and fmt_speedup(0.0047) == "0.0047x"
+
+
+def test_the_gate_is_the_same_read_as_a_speedup():
+    """At the 10% threshold a speedup of 2.00x that falls to 1.81x (-9.5%) is a regression,
+    to 1.84x (-8%) is not: the gate still judges the time relative to eager (+10%)."""
+    base = Interval(0.5, 0.499, 0.501)
+    assert judge_time(base, Interval(1 / 1.81, 0.552, 0.553)).label == REGRESSION
+    assert judge_time(base, Interval(1 / 1.84, 0.543, 0.544)).label == NO_CHANGE
 
 
 def test_compare_notes_what_the_runs_differ_in(tmp_path, capsys):
@@ -168,4 +197,4 @@ def test_planted_slowdown_is_caught_end_to_end(tmp_path, tiny, monkeypatch, caps
         run_matrix(cases, cfg, ResultsWriter(out), {"warnings": []})
         folders.append(str(out))
     assert main(["compare", *folders]) == 1
-    assert "REGRESSION manual_mlp/train/jit_script/cpu: ratio to eager +" in capsys.readouterr().out
+    assert "REGRESSION manual_mlp/train/jit_script/cpu: speedup " in capsys.readouterr().out

@@ -35,8 +35,8 @@ def test_history_refuses_a_folder_without_its_files(tmp_path):
 def test_run_with_history_then_compare_and_export(tmp_path, capsys):
     """One real eager case: ``--history`` keeps a copy that compare and export read."""
     out, hist = tmp_path / "run", tmp_path / "hist"
-    assert main(["run", "--workloads", "manual_mlp", "--scenarios", "infer", "--profile",
-                 "quick", "--out", str(out), "--history", str(hist)]) == 0
+    assert main(["run", "--workloads", "manual_mlp", "--scenarios", "infer", "--backends",
+                 "eager", "--profile", "quick", "--rounds", "1", "--out", str(out), "--history", str(hist)]) == 0
     (kept,) = hist.iterdir()
     assert sorted(p.name for p in kept.iterdir()) == ["meta.json", "results.csv"]
     assert main(["compare", str(out), str(kept)]) == 0

@@ -56,7 +56,8 @@ def fake_cases(monkeypatch):
 
 def run_fake(out: Path, *argv: str, scenarios: str = "train,infer") -> int:
     return main(["run", "--workloads", "manual_mlp", "--backends", "eager", "--scenarios",
-                 scenarios, "--profile", "quick", "--out", str(out), *argv])
+                 scenarios, "--profile", "quick", "--rounds", "1", "--order", "workload",
+                 "--out", str(out), *argv])
 
 
 def files_of(folder: Path) -> dict[str, bytes]:

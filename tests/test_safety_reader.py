@@ -233,7 +233,7 @@ def test_a_time_lost_in_current_is_a_regression_not_a_pass(tmp_path, capsys):
     cur = broken_run(tmp_path / "cur", with_cell("eager_step_median_s", "").encode())
     assert main(["compare", str(base), str(cur)]) == 1
     out = capsys.readouterr().out
-    assert "REGRESSION manual_mlp/train/compile/cpu: no ratio to eager in CURRENT" in out
+    assert "REGRESSION manual_mlp/train/compile/cpu: no speedup against eager in CURRENT" in out
 
 
 # --- a file where a folder belongs, and the other way round ------------------------------------

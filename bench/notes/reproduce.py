@@ -1,6 +1,9 @@
 """``python -m bench reproduce``: train each workload as the notes do and print what they print
 (loss per epoch; for the CNN also train and held-out accuracy, and optionally the notes' preview
-of four test images with their predicted labels, saved as a PNG)."""
+of four test images with their predicted and real labels, saved as a PNG), then what the
+numbers mean against the notes (``bench.notes.meaning``) and a one-line summary. ``--seeds N``
+trains each workload at N seeds and reports the final loss (and the CNN's held-out accuracy)
+as mean and spread over them."""
 
 from __future__ import annotations
 
@@ -11,23 +14,24 @@ import torch
 from torch import nn
 
 from bench.errors import UsageError
+from bench.notes.meaning import Outcome, explain, spread_line, summary_line
 from models import WORKLOADS, WorkloadConfig, build_workload
 from models.data import mnist_datasets, mnist_loaders
 
 PRINT_EVERY = {"sequential_sgd": 1000}  # the notes print every 1000th of its 10,000 epochs
 
 
-def reproduce_mlp(name: str, epochs: int, seed: int = 0) -> float:
-    """Full-batch training on the fixed random batch; prints the loss; returns the last loss."""
+def reproduce_mlp(name: str, epochs: int, seed: int = 0, tag: str | None = None) -> Outcome:
+    """Full-batch training on the fixed random batch, printing the loss (the notes' epochs
+    only, ``PRINT_EVERY``) after ``tag`` (default: the name); the loss of every epoch."""
     work = build_workload(name, WorkloadConfig(seed=seed))
     step, (x, y) = work.step("train")
-    every = PRINT_EVERY.get(name, 1)
-    loss = float("nan")
+    every, losses = PRINT_EVERY.get(name, 1), []
     for epoch in range(epochs):
-        loss = float(step(x, y))
+        losses.append(float(step(x, y)))
         if epoch % every == 0 or epoch == epochs - 1:
-            print(f"{name} epoch {epoch}: loss {loss:.4f}")
-    return loss
+            print(f"{tag or name} epoch {epoch}: loss {losses[-1]:.4f}")
+    return Outcome(name, seed, losses)
 
 
 def accuracy(module: nn.Module, loader) -> float:
@@ -41,16 +45,17 @@ def accuracy(module: nn.Module, loader) -> float:
     return correct / total
 
 
-def reproduce_forward(name: str, seed: int = 0) -> float:
+def reproduce_forward(name: str, seed: int = 0, tag: str | None = None) -> Outcome:
     """A workload with nothing to train (the notes' tensor operations): one forward at the
-    default size in eval mode, printing the output's shape and mean; returns the mean."""
+    default size in eval mode, printing the output's shape and mean (kept as the outcome's
+    one "loss")."""
     work = build_workload(name, WorkloadConfig(seed=seed))
     fn, (x,) = work.step("infer")
     out = fn(x)  # tensor_ops: (n,)
     mean = float(work.loss_fn(out, work.batch[1]))
-    print(f"{name}: nothing to train; one forward on {tuple(x.shape)}: "
+    print(f"{tag or name}: nothing to train; one forward on {tuple(x.shape)}: "
           f"output {tuple(out.shape)}, mean {mean:.6g}")
-    return mean
+    return Outcome(name, seed, [mean], trained=False)
 
 
 def write_preview(module: nn.Module, path: Path, data_root: str | None, seed: int) -> None:
@@ -79,13 +84,14 @@ def check_preview(path: str, names: list[str]) -> Path:
 
 
 def reproduce_cnn(epochs: int, data_root: str | None, seed: int = 0,
-                  preview: Path | None = None) -> float:
+                  preview: Path | None = None, tag: str | None = None) -> Outcome:
     """The notes' MNIST loop: Adam, batch 64, shuffled; prints per epoch the mean batch loss,
     train accuracy (measured during the epoch, dropout on) and held-out accuracy; then, given
-    ``preview``, saves the notes' preview there. Returns the last held-out accuracy."""
+    ``preview``, saves the notes' preview there. The outcome holds each epoch's mean loss and
+    the last held-out accuracy (a fraction)."""
     work = build_workload("mnist_cnn", WorkloadConfig(data_root=data_root, seed=seed))
     train_loader, test_loader = mnist_loaders(64, data_root, seed=seed)
-    test_acc = float("nan")
+    losses, test_acc = [], float("nan")
     for epoch in range(epochs):
         start, loss_sum, correct, seen = time.perf_counter(), 0.0, 0, 0
         work.module.train()
@@ -95,37 +101,64 @@ def reproduce_cnn(epochs: int, data_root: str | None, seed: int = 0,
             correct += int((logits.argmax(dim=1) == labels).sum())
             seen += len(labels)
         test_acc = accuracy(work.module, test_loader)
-        print(f"mnist_cnn epoch {epoch}: loss {loss_sum / seen:.4f}, "
+        losses.append(loss_sum / seen)
+        print(f"{tag or 'mnist_cnn'} epoch {epoch}: loss {losses[-1]:.4f}, "
               f"train accuracy {100 * correct / seen:.2f}%, "
               f"held-out accuracy {100 * test_acc:.2f}% ({time.perf_counter() - start:.0f} s)")
     if preview is not None:
         write_preview(work.module, preview, data_root, seed)
-    return test_acc
+    return Outcome("mnist_cnn", seed, losses, test_acc, images=len(train_loader.dataset))
 
 
-def reproduce(workload: str, epochs: int | None, data_root: str | None, seed: int = 0,
-              preview: str | None = None) -> int:
-    """Run the notes' training for ``workload`` (or ``all``) for ``epochs`` (default: the
-    workload class's ``notes_epochs``); exit status 0. ``preview``: a PNG path for the CNN's
-    preview of four test images (checked before training). Raises ``UsageError`` for an
-    unknown workload, ``epochs < 1`` or a bad preview path, and ``DataError`` for a bad
-    MNIST file of ``data_root`` (``models.data``), before anything trains."""
-    names = list(WORKLOADS) if workload == "all" else [workload]
+def _check(names: list[str], epochs: int | None, seeds: int, preview: str | None,
+           data_root: str | None) -> Path | None:
+    """Every argument of ``reproduce``, before anything trains; the preview path or None."""
     for name in names:
         if name not in WORKLOADS:
             raise UsageError(f"unknown workload {name!r}; valid: {', '.join(WORKLOADS)}, all")
     if epochs is not None and epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {epochs}")
+    if seeds < 1:
+        raise UsageError(f"--seeds must be at least 1, got {seeds}")
     preview_path = check_preview(preview, names) if preview is not None else None
     if data_root is not None and "mnist_cnn" in names:
         mnist_datasets(data_root)  # a bad file fails now, not after the other workloads train
+    return preview_path
+
+
+def _train(name: str, epochs: int | None, data_root: str | None, seed: int,
+           preview: Path | None, tag: str | None) -> Outcome:
+    """One workload at one seed, as the notes train it."""
+    if "train" in WORKLOADS[name].refuses:  # nothing to train: one forward
+        return reproduce_forward(name, seed, tag)
+    n = epochs or WORKLOADS[name].notes_epochs
+    if name == "mnist_cnn":
+        return reproduce_cnn(n, data_root, seed, preview, tag)
+    return reproduce_mlp(name, n, seed, tag)
+
+
+def reproduce(workload: str, epochs: int | None, data_root: str | None, seed: int = 0,
+              preview: str | None = None, seeds: int = 1) -> int:
+    """Run the notes' training for ``workload`` (or ``all``) for ``epochs`` (default: the
+    workload class's ``notes_epochs``) at ``seeds`` seeds from ``seed`` on (``seed``,
+    ``seed + 1``, ...); after each workload print what its numbers mean against the notes
+    (and, over several seeds, their mean and spread), and end with a one-line summary; exit
+    status 0. ``preview``: a PNG path for the CNN's preview of four test images (first seed;
+    checked before training). Raises ``UsageError`` for an unknown workload, ``epochs < 1``,
+    ``seeds < 1`` or a bad preview path, and ``DataError`` for a bad MNIST file of
+    ``data_root`` (``models.data``), before anything trains."""
+    names = list(WORKLOADS) if workload == "all" else [workload]
+    preview_path = _check(names, epochs, seeds, preview, data_root)
+    results: dict[str, list[Outcome]] = {}
     for name in names:
-        if "train" in WORKLOADS[name].refuses:  # nothing to train: one forward
-            reproduce_forward(name, seed)
-            continue
-        n = epochs or WORKLOADS[name].notes_epochs
-        if name == "mnist_cnn":
-            reproduce_cnn(n, data_root, seed, preview_path)
-        else:
-            reproduce_mlp(name, n, seed)
+        runs = results[name] = []
+        for s in range(seed, seed + seeds):
+            tag = f"{name} seed {s}" if seeds > 1 else None
+            runs.append(_train(name, epochs, data_root, s, preview_path if s == seed else None,
+                               tag))
+        for line in explain(runs[0]):
+            print(line)
+        if seeds > 1:
+            print(spread_line(runs))
+    print(summary_line(results))
     return 0

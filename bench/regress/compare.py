@@ -3,9 +3,12 @@ matched by ``KEY`` and each is labelled ``regression``, ``improvement`` or ``no 
 
 What is gated (a gated regression makes the exit status 1):
 
-- time, as the ratio to eager measured in the same process (``step_median_s /
-  eager_step_median_s``, eager timed interleaved with the case), so a faster or slower machine
-  does not read as a change. Its 95% interval is the step's order-statistic interval scaled
+- time, against eager measured in the same process (eager timed interleaved with the case),
+  so a faster or slower machine does not read as a change. People read it as the speedup
+  (``eager_step_median_s / step_median_s``, printed like 3.89x, as in the report); the gate
+  judges its inverse, the case's time relative to eager's, so a threshold of 10% is a
+  speedup that fell by more than 9.1% (1 - 1/1.1) or rose by more than 11.1% (1/0.9 - 1).
+  The interval of the time relative to eager is the step's order-statistic interval scaled
   by eager's median (``bench.regress.ratios.eager_ratio``): an approximation that treats
   eager's median as exact, so the interval is somewhat too narrow; the threshold covers the
   rest. ``eager`` rows (and rows without an interleaved eager time) have only their raw time,
@@ -105,9 +108,9 @@ def _judge_times(base: dict[str, Any], cur: dict[str, Any], threshold: float, ab
     if _usable(b) and _usable(c):
         r = judge_time(b, c, threshold)
         line.update(ratio_base=b.value, ratio_cur=c.value, ratio=r)
-        gated.append((r.label, f"ratio to eager {_pct(r)}" if r.label != NO_CHANGE else ""))
+        gated.append((r.label, _speedup_note(b, c, r) if r.label != NO_CHANGE else ""))
     elif _usable(b):
-        gated.append((REGRESSION, "no ratio to eager in CURRENT"))
+        gated.append((REGRESSION, "no speedup against eager in CURRENT"))
     bt, ct = raw_time(base), raw_time(cur)
     if _usable(bt) and _usable(ct):
         t = judge_time(bt, ct, threshold)
@@ -148,6 +151,30 @@ def _pct(t: TimeChange) -> str:
     return f"{t.change:+.1%} [{t.low:+.1%}, {t.high:+.1%}]"
 
 
+def fmt_speedup(speedup: float) -> str:
+    """A speedup as the report prints it: ``"3.89x"``; below 0.1 with two significant
+    digits (``"0.0047x"``)."""
+    return f"{speedup:.2f}x" if abs(speedup) >= 0.1 or speedup == 0 else f"{speedup:.2g}x"
+
+
+def as_speedup(ratio_change: TimeChange) -> TimeChange:
+    """The change of the speedup (eager's time over the case's) that a change of the case's
+    time relative to eager's is: ``1 / (1 + change) - 1``, its range reversed."""
+    def inv(c: float) -> float:
+        """The speedup's change for the time-to-eager change ``c``."""
+        return 1 / (1 + c) - 1
+
+    r = ratio_change
+    return TimeChange(r.label, inv(r.change), inv(r.high), inv(r.low))
+
+
+def _speedup_note(base: Interval, cur: Interval, r: TimeChange) -> str:
+    """``speedup 2.00x -> 1.00x, -50.0% [range]`` from the two ratios to eager and their
+    judged change."""
+    return (f"speedup {fmt_speedup(1 / base.value)} -> {fmt_speedup(1 / cur.value)}, "
+            f"{_pct(as_speedup(r))}")
+
+
 def _by_case(df: pd.DataFrame, folder: Path) -> dict[str, dict[str, Any]]:
     dup = duplicate_case(df)
     if dup is not None:
@@ -165,28 +192,42 @@ def compare_frames(base: pd.DataFrame, cur: pd.DataFrame, threshold: float = DEF
     return pd.DataFrame(lines)
 
 
-def _fmt(line: pd.Series, kind: str, scale: float, unit: str) -> tuple[str, str]:
+def _fmt(line: pd.Series, kind: str) -> tuple[str, str]:
+    """A line's ``(values, change)`` for ``kind`` ``ratio`` (shown as the speedup) or
+    ``time`` (ms); empty when it was not judged."""
     change = line.get(kind)
     if not isinstance(change, TimeChange):
         return "", ""
-    values = f"{line[f'{kind}_base{unit}'] * scale:.3g} -> {line[f'{kind}_cur{unit}'] * scale:.3g}"
-    return values, _pct(change)
+    if kind == "ratio":
+        return (f"{fmt_speedup(1 / line['ratio_base'])} -> {fmt_speedup(1 / line['ratio_cur'])}",
+                _pct(as_speedup(change)))
+    return f"{line['time_base_s'] * 1e3:.3g} -> {line['time_cur_s'] * 1e3:.3g}", _pct(change)
 
 
 def format_table(lines: pd.DataFrame) -> str:
-    """The comparison in people's units: ratio to eager, time in ms, changes in %."""
+    """The comparison in people's units: the speedup against eager (eager's time over the
+    case's, as the report prints it), time in ms, changes in %."""
     out = pd.DataFrame({"case": lines["case"], "status": lines.get("status", "")})
-    for kind, scale, unit, head in [("ratio", 1.0, "", "ratio to eager"),
-                                    ("time", 1e3, "_s", "time ms")]:
+    for kind, head in [("ratio", "speedup"), ("time", "time ms")]:
         if kind not in lines:
             lines[kind] = None
-        pairs = [_fmt(line, kind, scale, unit) for _, line in lines.iterrows()]
+        pairs = [_fmt(line, kind) for _, line in lines.iterrows()]
         out[head] = [p[0] for p in pairs]
-        out[f"{kind} change [95% range]"] = [p[1] for p in pairs]
+        out[f"{head.split()[0]} change [95% range]"] = [p[1] for p in pairs]
     out["verdict"], out["why"] = lines["verdict"], lines["why"]
     out = out.fillna("")
     left = {c: f"{{:<{out[c].str.len().max()}}}".format for c in ("case", "why")}
     return out.to_string(index=False, formatters=left, justify="left")
+
+
+def _threshold_text(threshold: float) -> str:
+    """The threshold as the speedup reads it: the gate's change of the case's time relative
+    to eager's, ``threshold``, is a speedup falling by ``1 - 1/(1 + t)`` or rising by
+    ``1/(1 - t) - 1``."""
+    rise = (f"or rises by more than {1 / (1 - threshold) - 1:.1%}" if threshold < 1
+            else "(no rise is that large)")
+    return (f"threshold {threshold:.0%}: a speedup that falls by more than "
+            f"{1 - 1 / (1 + threshold):.1%} {rise}")
 
 
 def _meta_note(base_dir: Path, cur_dir: Path) -> str:
@@ -225,9 +266,9 @@ def compare_runs(base_dir: str | Path, cur_dir: str | Path,
     base, cur = read_results(base_dir), read_results(cur_dir)
     _same_device(base, cur, base_dir, cur_dir)
     lines = compare_frames(base, cur, threshold, absolute, (str(base_dir), str(cur_dir)))
-    gate = "ratio to eager" + (" and raw time" if absolute else "")
+    gate = "speedup against eager" + (" and raw time" if absolute else "")
     print(f"compare {base_dir} -> {cur_dir} (gated: {gate}, status, graph breaks, recompiles; "
-          f"threshold {threshold:.0%} and non-overlapping 95% intervals)")
+          f"{_threshold_text(threshold)}, and non-overlapping 95% intervals)")
     note = _meta_note(base_dir, cur_dir)
     if note:
         print(note)

@@ -2,7 +2,9 @@
 results row (a dict of ``bench.schema.COLUMNS``). ``compare`` gates on these, ``export``
 publishes them.
 
-The ratio's interval is the step's order-statistic interval scaled by eager's median timed
+The ratio and its interval come from the case's independent rounds (``bench.rounds``: the
+between-round t interval of the speedup, inverted). In a run older than the rounds, the
+ratio's interval is the step's order-statistic interval scaled by eager's median timed
 interleaved with the case in the same process, ``[step_ci_low_s, step_ci_high_s] /
 eager_step_median_s``: an approximation that treats eager's median as exact (its own interval
 is not stored with the case), so the interval is somewhat too narrow.
@@ -40,11 +42,16 @@ def raw_time(row: dict[str, Any]) -> Interval:
 
 
 def eager_ratio(row: dict[str, Any]) -> Interval | None:
-    """The step's ratio to eager in the same process (``step_median_s /
-    eager_step_median_s``, the interval scaled by eager's median, see the module docstring);
-    None for eager itself or without a finite, positive interleaved eager time."""
+    """The step's time relative to eager's: the inverse of the row's recorded speedup and
+    its interval, from its independent rounds (``bench.rounds``), where it has them; else,
+    for a run older than them, ``step_median_s / eager_step_median_s`` in one window (the
+    interval scaled by eager's median, see the module docstring). None for eager itself or
+    without a finite, positive interleaved eager time."""
     eager = num(row, "eager_step_median_s")
     if row["backend"] == "eager" or not (math.isfinite(eager) and eager > 0):
         return None
+    speedup, low, high = (num(row, c) for c in ("speedup", "speedup_ci_low", "speedup_ci_high"))
+    if all(math.isfinite(v) and v > 0 for v in (speedup, low, high)):
+        return Interval(1 / speedup, 1 / high, 1 / low)
     t = raw_time(row)
     return Interval(t.value / eager, t.low / eager, t.high / eager)
