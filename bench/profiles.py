@@ -19,13 +19,14 @@ class Profile:
     in_process: bool = False  # default isolation: every case in the run's process
     min_blocks: int = 5  # never fewer timed blocks per step function
     block_s: float = 0.01  # calls per block are chosen so that one block lasts about this
+    block_warmup: int = 1  # untimed calls before each interleaved block (after a switch)
     disturbed_retries: int = 2  # a window disturbed by other processes is timed again
     rounds: int = 5  # independent rounds of the whole matrix, each in a shuffled order
     cross_check: int = 3  # cells timed again by torch.utils.benchmark (bench.crosscheck)
 
 
 PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", warmup_steps=3, min_run_time_s=0.3, max_run_time_s=4.0,
+    "quick": Profile("quick", warmup_steps=3, min_run_time_s=0.3, max_run_time_s=2.0,
                      ci_halfwidth=0.02, case_timeout_s=600.0, warm_compile=False,
                      in_process=True, rounds=3, cross_check=0),
     "full": Profile("full", warmup_steps=10, min_run_time_s=2.0, max_run_time_s=30.0,

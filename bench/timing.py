@@ -77,6 +77,8 @@ def _interleaved(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
     spent = 0.0
     while True:
         for k, timer in timers.items():
+            for _ in range(profile.block_warmup if len(steps) > 1 else 0):
+                steps[k]()  # untimed: the caches and threads the other step left are its own
             per_call = timer.timeit(number[k]) / number[k]
             times[k].append(per_call)
             spent += per_call * number[k]

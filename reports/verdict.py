@@ -166,10 +166,9 @@ def _claim_sentence(r: pd.Series) -> str:
     text = (f'Claim "{CLAIM}": {r["claim"]} (best static graph {r["best_static"]} at '
             f"{fmt_claim_speedup(s)} eager, {_more_or_less(s)}")
     if r["claim"] in _SIDE:
-        text += (f"; its 95% interval, widened for the best of {r['k_static']}, "
-                 f"{fmt_claim_interval(r['best_static_adjusted_low'], r['best_static_adjusted_high'])}"
-                 f", {_SIDE[r['claim']]} "
-                 f"{1 + MARGIN:.2f}x")
+        ends = fmt_claim_interval(r["best_static_adjusted_low"], r["best_static_adjusted_high"])
+        text += (f"; its 95% interval, widened for the best of {r['k_static']}, {ends}, "
+                 f"{_SIDE[r['claim']]} {1 + MARGIN:.2f}x")
     return text + ")."
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "baselines" / "cpu-quick"
 THRESHOLD = 0.30  # see .ci/run-gate for the noise it absorbs
+REGRESSED = re.compile(r"^REGRESSION (\S+):", re.MULTILINE)  # compare's closing lines
 SUMMARY_LIMIT = 1_000_000  # bytes: GitHub keeps at most 1 MiB of a step's summary
 # Every suite: one thread and the quick profile, as the committed baseline was measured, so the
 # ratios to eager are comparable with it (and between runner types).
@@ -151,22 +153,45 @@ def restrict(src: Path, dest: Path, suite: Suite) -> int:
     return len(rows)
 
 
+def _compare(base: Path, run: str, threshold: float, shown: str) -> tuple[int, str, set[str]]:
+    """``python -m bench compare BASE RUN``: its exit status, output and regressed cases."""
+    cmd = [sys.executable, "-m", "bench", "compare", str(base), run, "--threshold",
+           str(threshold)]
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    out = done.stdout.replace(str(base), shown) + done.stderr
+    return done.returncode, out, set(REGRESSED.findall(done.stdout))
+
+
+def confirm(regressed: set[str], suite: Suite, base: Path, threshold: float, shown: str,
+            tmp: Path) -> tuple[set[str], str]:
+    """Re-measure the suite once (a fresh run, as TorchBench re-runs a suspected regression)
+    and compare again: the regressions seen both times, and the second comparison's output."""
+    again = tmp / "again"
+    _run("-m", "bench", "run", *suite.run_args(), "--out", str(again))
+    _, out, second = _compare(base, str(again), threshold, shown)
+    return regressed & second, out
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
-    """``python -m bench compare`` against the baseline restricted to the suite; the output
-    is also written to ``--log``. Exit 1 on a regression."""
-    shown = _shown(Path(args.baseline))
+    """``python -m bench compare`` against the baseline restricted to the suite; a case
+    that looks regressed is measured again (``confirm``) and the gate fails only on a
+    regression seen twice. The output is also written to ``--log``. Exit 1 on a confirmed
+    regression."""
+    shown, suite = _shown(Path(args.baseline)), SUITES[args.suite]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / "baseline"
-        kept = restrict(Path(args.baseline), base, SUITES[args.suite])
+        kept = restrict(Path(args.baseline), base, suite)
         print(f"baseline: the {kept} cases of {shown} in suite {args.suite}", flush=True)
-        cmd = [sys.executable, "-m", "bench", "compare", str(base), args.run,
-               "--threshold", str(args.threshold)]
-        done = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    out = done.stdout.replace(str(base), shown) + done.stderr
-    print(out, end="")
+        status, out, regressed = _compare(base, args.run, args.threshold, shown)
+        print(out, end="", flush=True)
+        if status == 1 and regressed and not args.no_confirm:
+            confirmed, again = confirm(regressed, suite, base, args.threshold, shown, Path(tmp))
+            out += f"\nre-measured: {again}confirmed: {', '.join(sorted(confirmed)) or 'none'}\n"
+            print(f"re-measured:\n{again}confirmed: {', '.join(sorted(confirmed)) or 'none'}")
+            status = 1 if confirmed else 0
     if args.log:
-        Path(args.log).write_text(out + f"exit status {done.returncode}\n")
-    return done.returncode
+        Path(args.log).write_text(out + f"exit status {status}\n")
+    return status
 
 
 def summary_text(report_md: str, compare_log: str | None) -> str:
@@ -233,6 +258,8 @@ ARGS: dict[str, tuple[str, list[tuple[str, dict]]]] = {
     "compare": ("compare with the baseline; exit 1 on a regression", [
         ("run", {}), ("--suite", SUITE), ("--baseline", {"default": str(BASELINE)}),
         ("--threshold", {"type": float, "default": THRESHOLD}),
+        ("--no-confirm", {"action": "store_true",
+                          "help": "fail on the first comparison (no re-measure)"}),
         ("--log", {"default": None, "help": "also write the output here"})]),
     "summary": ("the job summary, in Markdown", [
         ("report_md", {}), ("--compare", {"default": None, "help": "compare's --log"}),

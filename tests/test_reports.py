@@ -47,7 +47,8 @@ def _cpu_rows() -> list[dict]:
         _row(*r, "mlp", "train", "eager", step=0.010, first_call_s=0.012, step_iqr_s=0.001,
              samples_per_s=10_000.0, achieved_flops_per_s=1e10, peak_mem_bytes=40 * MIB),
         _row(*r, "mlp", "train", "compile", step=0.005, compile_s=2.0, compile_warm_s=0.5,
-             first_call_s=2.005, graph_breaks=0, recompiles=0, peak_mem_bytes=60 * MIB),
+             first_call_s=2.005, step_ci_low_s=0.0045, step_ci_high_s=0.0055, graph_breaks=0,
+             recompiles=0, peak_mem_bytes=60 * MIB),
         # JAX: jax_jit 5x jax_eager, slower than compile, not a PyTorch static graph.
         _row(*r, "mlp", "train", "jax_eager", step=0.030, first_call_s=0.05),
         _row(*r, "mlp", "train", "jax_jit", step=0.006, compile_s=0.3, compile_warm_s=0.1,
@@ -60,7 +61,7 @@ def _cpu_rows() -> list[dict]:
         # mlp / infer: compile 4x, jit_trace 2x.
         _row(*r, "mlp", "infer", "eager", step=0.004, first_call_s=0.005),
         _row(*r, "mlp", "infer", "compile", step=0.001, compile_s=1.0, compile_warm_s=0.25,
-             first_call_s=1.001),
+             first_call_s=1.001, step_ci_low_s=0.0009, step_ci_high_s=0.0011),
         _row(*r, "mlp", "infer", "jit_trace", step=0.002, compile_s=0.05, first_call_s=0.052),
         # cnn / train: eager failed, so compile's fine time has no baseline.
         _row(*r, "cnn", "train", "eager", "failed", error="out of memory"),
@@ -69,7 +70,7 @@ def _cpu_rows() -> list[dict]:
         # the row is ok, its error column holds what fullgraph=True said (a note).
         _row(*r, "mlp", "debug", "eager", step=0.011, first_call_s=0.012),
         _row(*r, "mlp", "debug", "compile", step=0.008, compile_s=2.5, graph_breaks=2,
-             recompiles=1, error=NOTE),
+             recompiles=1, error=NOTE, step_ci_low_s=0.0075, step_ci_high_s=0.0085),
         *_shapes_rows(r),
     ]  # fmt: skip
 
@@ -97,7 +98,7 @@ def _gpu_rows() -> list[dict]:
         _row(*r, "mlp", "train", "eager", step=0.002, first_call_s=0.01,
              peak_mem_bytes=100 * MIB),
         _row(*r, "mlp", "train", "compile", step=0.001, compile_s=3.0, first_call_s=3.001,
-             peak_mem_bytes=50 * MIB),
+             peak_mem_bytes=50 * MIB, step_ci_low_s=0.0009, step_ci_high_s=0.0011),
         _row(*r, "mlp", "train", "compile_reduce_overhead", "timeout"),
     ]  # fmt: skip
 
@@ -161,13 +162,14 @@ def test_geomean_by_hand(df):
 def test_speedup_table_shows_status_strings(df):
     shown = pivots.speedup_table(df).shown
     mlp = _one(shown, device="cpu", workload="mlp", scenario="train")
-    assert (mlp["compile"], mlp["jit_trace"]) == ("2.00x", "0.50x")
+    assert (mlp["compile"], mlp["jit_trace"]) == ("2.00x (1.82-2.22)", "0.50x")
     assert (mlp["jit_script"], mlp["export_aoti"]) == ("mismatch", "unsupported")
     assert _one(shown, device="cpu", workload="cnn", scenario="train")["compile"] == "eager failed"
     assert _one(shown, device="cuda", workload="mlp", scenario="train")[
         "compile_reduce_overhead"] == "timeout"
     geo = pivots.geomean_table(df).shown.set_index("device")
-    assert geo.loc["cuda", "compile"] == "2.00x (n=1)"
+    assert geo.loc["cuda", "compile"] == "2.00x (1.81-2.21x, n=1)"  # mean log half-width
+    assert geo.loc["cpu", "jit_trace"] == "1.00x (n=2)"  # no step intervals: no interval
     assert geo.loc["cpu", "jit_script"] == "-"
 
 
@@ -319,7 +321,10 @@ def test_verdict_sentences(df):
     assert "(with a warm compile cache 500 ms, after 100 steps)" in text
     assert "In JAX, jax_jit runs at 5.00x jax_eager." in text
     assert any("holds in 4 of 4 workload x scenario x device cells (cpu: 3 hold, 0 not, 0 "
-               "within noise; cuda: 1 hold" in s for s in v.summary)  # mlp train/infer/debug
+               "undecided; cuda: 1 hold" in s for s in v.summary)  # mlp train/infer/debug
+    assert "compile 2.00x (1.81-2.21x, n=1)" in " ".join(v.summary)  # cuda: log-symmetric
+    assert ("holds (best static graph compile at 2.00x eager, 50% less time per step; its 95% "
+            "interval, widened for the best of 2, 1.79x-2.26x, lies wholly above 1.05x)") in text
     warm = ("compile 3.00 s -> 750 ms (75% less) over 2 cases, jax_jit 300 ms -> 100 ms "
             "(67% less) over 1 case.")
     assert any(warm in s for s in v.summary)
@@ -335,19 +340,18 @@ def test_verdict_sentences(df):
 
 
 @pytest.mark.parametrize(("speedup", "claim"), [
-    (1.05, verdict.HOLDS), (2.0, verdict.HOLDS), (1.049, verdict.TIE), (1.0, verdict.TIE),
-    (0.953, verdict.TIE), (1 / 1.05, verdict.FAILS), (0.5, verdict.FAILS),
-    (float("nan"), None)])
-def test_claim_needs_more_than_the_noise(speedup, claim):
+    (1.051, verdict.HOLDS), (2.0, verdict.HOLDS), (1.05, verdict.UNDECIDED),
+    (1.049, verdict.FAILS), (0.5, verdict.FAILS), (float("nan"), None)])
+def test_a_point_is_judged_as_an_interval_of_one_value(speedup, claim):
     assert verdict.judge_claim(speedup) == claim
 
 
 def test_claim_speedup_shows_the_side_of_the_threshold():
-    # 0.9536 rounds to 0.95x, which reads as "does not hold" (<= 0.952); it is within noise
+    # 1.0496 rounds to 1.05x, which reads as the margin itself; three decimals show the side
+    assert verdict.fmt_claim_speedup(1.0496) == "1.050x"
     assert verdict.fmt_claim_speedup(0.9536) == "0.954x"
     assert verdict._more_or_less(0.9536) == "4.9% more time per step"  # not "5%"
     assert verdict._more_or_less(2.0) == "50% less time per step"
-    assert verdict.judge_claim(0.9536) == verdict.TIE
     assert (verdict.fmt_claim_speedup(2.0), verdict.fmt_claim_speedup(0.5)) == ("2.00x", "0.50x")
 
 

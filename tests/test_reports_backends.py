@@ -26,8 +26,9 @@ def _meta(run_id: str, infos: list[BackendInfo]) -> dict:
 
 
 def _train_rows(run_id: str, steps: dict[str, float]) -> list[dict]:
-    return [_row(run_id, "cpu", "w", "train", b, step=t, first_call_s=t, compile_s=0.1)
-            for b, t in steps.items()]
+    """One train row per backend, its step ``t`` with a 95% interval of +-1%."""
+    return [_row(run_id, "cpu", "w", "train", b, step=t, first_call_s=t, compile_s=0.1,
+                 step_ci_low_s=0.99 * t, step_ci_high_s=1.01 * t) for b, t in steps.items()]
 
 
 def test_order_is_the_registry_then_first_appearance(tmp_path):
@@ -62,6 +63,7 @@ def test_every_backend_of_the_example_run_has_its_own_colour():
     assert colors["eager"] == "black"
     ax = next(p for p in PLOTS if p.name == "speedup").draw(df).axes[0]
     drawn = {bars.get_label(): bars.patches[0].get_facecolor() for bars in ax.containers}
+    assert ax.collections  # the bars' intervals, drawn as lines, not as containers
     assert drawn and {b: to_rgba(colors[b]) for b in drawn} == drawn
 
 
@@ -73,7 +75,7 @@ def test_framework_comes_from_the_records_not_the_name(tmp_path):
     df = load_runs([write_run(tmp_path / "f", rows, _meta("f", infos))]).results
     cell = verdict.verdict_frame(df).iloc[0]
     assert (cell["fastest"], cell["best_static"], cell["n_static"]) == ("graph_ish", "jax_fast", 1)
-    assert cell["claim"] == verdict.HOLDS  # 1.25x
+    assert cell["claim"] == verdict.HOLDS  # 1.25x (1.24x-1.26x), the only candidate
     assert list(backends.static(df)) == [False, True, False]
 
 

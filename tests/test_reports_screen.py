@@ -26,14 +26,16 @@ from tests.test_reports import REGISTRY, _row, write_run
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "reports" / "examples" / "cpu-quick"
-SHOWN = ["device", "workload", "scenario", "verdict", "best static", "vs eager", "95% interval",
-         "eager step", "break-even steps", "fastest of all"]  # fmt: skip
+SHOWN = ["device", "workload", "scenario", "verdict", "best static", "vs eager",
+         "interval (95%, k adjusted)", "k", "eager step", "break-even steps",
+         "fastest of all"]  # fmt: skip
 
 
 def _rows() -> list[dict]:
     """mlp/train: compile 2.4x its eager twin (12 ms, while eager's own row read 10 ms: the
     machine drifted), its step's 95% interval 4-6 ms; jit_trace slower. mlp/infer: compile
-    within noise. w2/train: nothing can run it (every case unsupported)."""
+    1.02x, its interval straddling 1.05x (undecided). w2/train: nothing can run it (every
+    case unsupported)."""
     r = ("s", "cpu")
     return [
         _row(*r, "mlp", "train", "eager", step=0.010, first_call_s=0.030,
@@ -44,7 +46,7 @@ def _rows() -> list[dict]:
              compile_s=0.01, first_call_s=0.021),
         _row(*r, "mlp", "infer", "eager", step=0.004, first_call_s=0.005),
         _row(*r, "mlp", "infer", "compile", step=0.004, eager_step_median_s=0.00408,
-             step_ci_low_s=0.0039, step_ci_high_s=0.0041, compile_s=1.0, first_call_s=1.004),
+             step_ci_low_s=0.0038, step_ci_high_s=0.0041, compile_s=1.0, first_call_s=1.004),
         *(_row(*r, "w2", "train", b, "unsupported", error="no train step")
           for b in ("eager", "compile")),
     ]  # fmt: skip
@@ -72,19 +74,22 @@ def test_verdict_table_numbers(df):
     table = verdict.build_verdict(df).table
     assert list(table.shown.columns) == SHOWN
     shown = table.shown.set_index(["workload", "scenario"])
+    # compile picked from k = 2 (compile, jit_trace); no rounds: normal quantiles, the window's
+    # 2.00x-3.00x widened by z(1 - 0.025/2) / z(0.975) = 1.14359 in log space around 2.4x
     assert shown.loc[("mlp", "train")].tolist() == [
-        "cpu", "holds", "compile", "2.40x", "2.00x-3.00x", "12.0 ms", "200", "compile 2.40x"]
-    infer = shown.loc[("mlp", "infer")]  # 1.02x: three decimals on both ends near 1
-    assert (infer["verdict"], infer["vs eager"], infer["95% interval"]) == (
-        "within noise", "1.020x", "0.995x-1.046x")
-    assert shown.loc[("w2", "train")].tolist() == ["cpu", "cannot judge", *["-"] * 6]
+        "cpu", "holds", "compile", "2.40x", "1.95x-3.10x", "2", "12.0 ms", "200",
+        "compile 2.40x (2.00-3.00)"]
+    infer = shown.loc[("mlp", "infer")]  # 1.02x: three decimals on both ends near 1; k = 1
+    assert (infer["verdict"], infer["vs eager"], infer["interval (95%, k adjusted)"]) == (
+        "undecided", "1.020x", "0.995x-1.074x")
+    assert shown.loc[("w2", "train")].tolist() == ["cpu", "cannot judge", *["-"] * 7]
 
 
 def test_the_page_opens_on_the_coloured_verdict_table(run):
     files = build_files([str(run)])
     page, md = files["report.html"].decode(), files["report.md"].decode()
     assert '<td class="holds">holds</td>' in page
-    assert '<td class="tie">within noise</td>' in page
+    assert '<td class="tie">undecided</td>' in page
     assert '<td class="none">cannot judge</td>' in page
     assert page.index('id="table-verdict"') < page.index("<li>The claim") < page.index(
         "Per case") < page.index('id="plot-speedup"') < page.index('id="table-speedup"')
