@@ -92,22 +92,28 @@ class Eta:
         return sum(self.cost.get(_key(c), mean) for _, c in todo)
 
 
-def _todo(cases: list[Case], rows: dict[tuple, dict], done: set[tuple],
-          seed: int | None, round_no: int) -> list[Case]:
-    """Round ``round_no``'s cases not yet measured, in that round's order (shuffled with
-    ``seed``; the given order when ``seed`` is None)."""
-    todo = [c for c in cases if (round_no, *_key(c)) not in done
-            and (round_no == 1 and _key(c) not in rows
-                 or round_no > 1 and repeats(c, rows.get(_key(c))))]
+def _due(case: Case, round_no: int, rows: dict[tuple, dict], done: set[tuple]) -> bool:
+    """Whether ``case`` is still to be measured in round ``round_no``: not done yet, and in
+    round 1 without a row, in a later round when it ``repeats``."""
+    if (round_no, *_key(case)) in done:
+        return False
+    if round_no == 1:
+        return _key(case) not in rows
+    return repeats(case, rows.get(_key(case)))
+
+
+def _todo(cases: list[Case], rows: dict[tuple, dict], done: set[tuple], seed: int | None,
+          round_no: int) -> list[Case]:
+    """Round ``round_no``'s cases still due, in that round's order (shuffled with ``seed``;
+    the given order when ``seed`` is None)."""
+    todo = [c for c in cases if _due(c, round_no, rows, done)]
     return round_order(todo, seed, round_no) if seed is not None else todo
 
 
 def _planned(cases: list[Case], rounds: int, rows: dict[tuple, dict],
              done: set[tuple]) -> list[tuple[int, Case]]:
     """Every case-round still to measure as far as is known now (order aside)."""
-    return [(r, c) for r in range(1, rounds + 1) for c in cases
-            if (r, *_key(c)) not in done
-            and (r == 1 and _key(c) not in rows or r > 1 and repeats(c, rows.get(_key(c))))]
+    return [(r, c) for r in range(1, rounds + 1) for c in cases if _due(c, r, rows, done)]
 
 
 def _record(writer: ResultsWriter, log: RoundsLog, rows: dict[tuple, dict],

@@ -152,6 +152,24 @@ def test_restrict_baseline_to_suite(tmp_path, suite, kept):
         assert len(list(csv.DictReader(f))) == kept
 
 
+@pytest.mark.parametrize("second, status, confirmed", [
+    ({"manual_mlp/train/compile/cpu"}, 1, "manual_mlp/train/compile/cpu"),
+    (set(), 0, "none"),  # not seen again: noise, the gate passes
+])
+def test_a_suspected_regression_is_measured_again(tmp_path, monkeypatch, second, status,
+                                                  confirmed):
+    out = "REGRESSION manual_mlp/train/compile/cpu: speedup 1.20x -> 0.90x\n"
+    assert ci.REGRESSED.findall(out) == ["manual_mlp/train/compile/cpu"]
+    answers = iter([(1, out, set(ci.REGRESSED.findall(out))), (1 if second else 0, "", second)])
+    monkeypatch.setattr(ci, "_compare", lambda *a: next(answers))
+    reruns = []
+    monkeypatch.setattr(ci, "_run", lambda *a: reruns.append(a) or 0)
+    log = tmp_path / "log.txt"
+    assert ci.main(["compare", "run", "--suite", "pr", "--log", str(log)]) == status
+    assert reruns[0][:3] == ("-m", "bench", "run")  # the suite measured once more
+    assert f"confirmed: {confirmed}" in log.read_text()
+
+
 def test_summary_keeps_the_first_section():
     md = "# Title\n\nRuns: x\n\n## Verdict\n\n| a |\n\n![plot](p.png)\n\n## Plots\n\nmore\n"
     text = ci.summary_text(md, "compare a -> b\nexit status 0\n")
