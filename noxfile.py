@@ -104,15 +104,18 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(name="bench-cpu")
 def bench_cpu(session: nox.Session) -> None:
-    """Run the main benchmark on CPU: every backend, quick profile (args go to `python -m
-    bench run`, whose defaults these are; e.g. `-- --backends eager --profile full`)."""
+    """Run the main benchmark on CPU: every backend, quick profile, 3 rounds.
+
+    Arguments go to ``python -m bench run``, whose defaults these are (e.g. ``-- --backends
+    eager --profile full``)."""
     run(session, shared(session), "-m", "bench", "run", "--device", "cpu", *session.posargs)
 
 
 @nox.session(name="bench-gpu")
 def bench_gpu(session: nox.Session) -> None:
-    """Run the main benchmark on CUDA: every backend, quick profile (args go to `python -m
-    bench run`, whose defaults these are).
+    """Run the main benchmark on CUDA: every backend, quick profile, 3 rounds.
+
+    Arguments go to ``python -m bench run``, whose defaults these are.
 
     Exits 2 without a GPU. On a machine that cannot install, add ``--no-venv`` (the current
     environment); on a short lease add ``-- --order backend`` (a run cut short keeps whole

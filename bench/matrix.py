@@ -117,19 +117,25 @@ def _planned(cases: list[Case], rounds: int, rows: dict[tuple, dict],
 
 
 def _record(writer: ResultsWriter, log: RoundsLog, rows: dict[tuple, dict],
-            row: dict[str, Any], round_no: int, position: int) -> None:
+            row: dict[str, Any], round_no: int, position: int) -> list[str]:
     """Keep one case-round: its raw values in ``rounds.csv`` (an ok steady-state row), then
-    the case's row rebuilt from its first round and every round so far."""
+    the case's row rebuilt from its first round and every round so far. A later round that
+    was not ``ok`` leaves the row as its ok rounds made it; returns a warning saying so."""
     key = _key(row)
     timed = row.get("step_median_s") is not None and row["step_median_s"] == row["step_median_s"]
     steady_ok = row["status"] == "ok" and SCENARIOS[row["scenario"]].steady and timed
     if steady_ok:
-        log.add(round_records(row, round_no, position))
+        try:
+            log.add(round_records(row, round_no, position))
+        except OSError as exc:  # a full disk: one line, the files keep their last state
+            raise writer.failure(exc) from None
     base = row if round_no == 1 else rows[key]
     if round_no > 1 and not steady_ok:
-        return  # a later round that failed leaves the case as its ok rounds measured it
+        return [f"{row['backend']}: round {round_no} of {'/'.join(key)} was {row['status']}, "
+                f"left out of its speedup: {row.get('error')}"]
     rows[key] = aggregate(base, log.of(key)) if steady_ok else base
     writer.put(rows[key])
+    return []
 
 
 def run_matrix(cases: list[Case], cfg: RunConfig, writer: ResultsWriter,
@@ -148,7 +154,7 @@ def run_matrix(cases: list[Case], cfg: RunConfig, writer: ResultsWriter,
     rows = {_key(r): r for r in writer.rows}
     done = log.done() | {(1, *k) for k in rows}
     eta, rounds, seed = Eta(), cfg.profile.rounds, meta.get("round_seed")
-    fmt = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
+    fmt = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}, {rate_fmt}{postfix}]"
     with _stop_on_interrupt() as interrupts, tqdm(total=0, unit="case", dynamic_ncols=True,
                                                   bar_format=fmt) as bar:
         bar.total = len(_planned(cases, rounds, rows, done))
@@ -161,7 +167,7 @@ def run_matrix(cases: list[Case], cfg: RunConfig, writer: ResultsWriter,
                 interrupts.check()
                 row["case_wall_s"] = time.perf_counter() - start
                 eta.seen(case, r, row["case_wall_s"])
-                _record(writer, log, rows, row, r, position)
+                warns += _record(writer, log, rows, row, r, position)
                 done.add((r, *_key(case)))
                 _warn(writer, meta, warns)
                 left = _planned(cases, rounds, rows, done)
@@ -169,6 +175,7 @@ def run_matrix(cases: list[Case], cfg: RunConfig, writer: ResultsWriter,
                 bar.set_postfix_str(f"eta {_clock(eta.left(left))}", refresh=False)
                 bar.update(1)
         interrupts.check()
+    writer.reorder([_key(c) for c in cases])  # the matrix's order, not the rounds' shuffles
     return writer.rows
 
 

@@ -19,6 +19,7 @@ from bench.schema import (
     COLUMNS,
     KEY,
     LATER_COLUMNS,
+    NUMERIC_COLUMNS,
     RunFolderError,
     atomic_write,
     read_meta,
@@ -81,8 +82,13 @@ def read_run_meta(folder: str | os.PathLike) -> dict[str, Any]:
 
 
 def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The rows as a DataFrame with exactly ``COLUMNS``, in order (missing values NaN)."""
-    return pd.DataFrame(rows, columns=COLUMNS)
+    """The rows as a DataFrame with exactly ``COLUMNS``, in order (missing values NaN; a
+    numeric column is float even where every row left it empty, so the Parquet file reads
+    back as the CSV does)."""
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    for col in NUMERIC_COLUMNS:
+        df[col] = pd.to_numeric(df[col], errors="coerce")
+    return df
 
 
 class ResultsWriter:
@@ -165,6 +171,15 @@ class ResultsWriter:
         self._write(rows, len(self.rows))
         self.rows = rows
 
+    def reorder(self, keys: list[tuple]) -> None:
+        """Rewrite the results with the rows in the order of ``keys`` (``KEY`` values; rows
+        of other cases after them, as they were), when that changes anything."""
+        rank = {k: i for i, k in enumerate(keys)}
+        rows = sorted(self.rows, key=lambda r: rank.get(tuple(r[k] for k in KEY), len(rank)))
+        if rows != self.rows:
+            self._write(rows, len(self.rows))
+            self.rows = rows
+
     def add_many(self, rows: list[dict[str, Any]]) -> None:
         """Append rows and rewrite the results files once (both or neither: see the class)."""
         self._write([*self.rows, *rows], len(self.rows))
@@ -183,9 +198,14 @@ class ResultsWriter:
         try:
             atomic_write(self.dir / "results.csv", both)
         except OSError as exc:
-            raise UsageError(f"cannot write the results in {self.dir}: {exc.strerror or exc}; "
-                             f"results.csv and results.parquet keep their {kept} cases "
-                             "(--resume completes the run once it can be written)") from None
+            raise self.failure(exc, kept) from None
+
+    def failure(self, exc: OSError, kept: int | None = None) -> UsageError:
+        """The one-line error of a failed write of this run folder (``rounds.csv`` too)."""
+        kept = len(self.rows) if kept is None else kept
+        return UsageError(f"cannot write the results in {self.dir}: {exc.strerror or exc}; "
+                          f"results.csv and results.parquet keep their {kept} cases "
+                          "(--resume completes the run once it can be written)")
 
 
 def _parquet_rows(path: Path) -> int | None:

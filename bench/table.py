@@ -18,8 +18,8 @@ def _speedup(df: pd.DataFrame) -> pd.Series:
 def _interval(df: pd.DataFrame) -> pd.Series:
     """The speedup's 95% interval as text, ``1.23-1.45x``; empty where none was recorded."""
     if "speedup_ci_low" not in df:
-        return pd.Series(pd.NA, index=df.index, dtype=object)
-    return pd.Series([f"{lo:.3g}-{hi:.3g}x" if lo == lo and hi == hi else pd.NA
+        return pd.Series(float("nan"), index=df.index, dtype=object)
+    return pd.Series([f"{lo:.3g}-{hi:.3g}x" if lo == lo and hi == hi else float("nan")
                       for lo, hi in zip(df["speedup_ci_low"], df["speedup_ci_high"],
                                         strict=True)], index=df.index, dtype=object)
 

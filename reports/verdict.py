@@ -259,8 +259,8 @@ def _warm_sentences(df: pd.DataFrame) -> list[str]:
             + ("" if pd.isna(r["saved_fraction"]) else f" ({r['saved_fraction'] * 100:.0f}% "
                f"{'less' if r['saved_fraction'] >= 0 else 'more'})")
             + f" over {counted(r['n'], 'case')}" for _, r in g.iterrows())
-        out.append(f"On {dev}, compile time cold -> with a warm cache (Inductor/JAX caches "
-                   f"filled by an earlier process): {items}.")
+        out.append(f"On {dev}, compile time cold -> with a warm cache (the case's Inductor/JAX "
+                   f"caches filled by its first round or an earlier process): {items}.")
     return out
 
 

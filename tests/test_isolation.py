@@ -118,10 +118,29 @@ def test_warm_compile_only_where_a_cold_compile_is_reported(tmp_path):
     from bench.profiles import PROFILES
     from models import WorkloadConfig
 
-    cfg = RunConfig("warm", replace(PROFILES["quick"], warm_compile=True), 1,
+    cfg = RunConfig("warm", replace(PROFILES["quick"], warm_compile=True, rounds=1), 1,
                     WorkloadConfig())
     rows = {s: run_isolated(Case("manual_mlp", s, "jit_trace", "cpu"), cfg, tmp_path, 120)[0]
             for s in ("infer", "shapes")}
     assert rows["infer"]["status"] == "ok" and rows["infer"]["compile_s"] is not None
     assert rows["infer"]["compile_warm_s"] >= 0
     assert rows["shapes"]["status"] == "ok" and rows["shapes"].get("compile_warm_s") is None
+
+
+def test_a_later_round_compiles_with_the_first_rounds_caches(tmp_path):
+    """With rounds, the case's cache folder outlives its first round: the second round's
+    first call is warm (``compile_warm_s``), and no second process is spawned for it."""
+    from dataclasses import replace
+
+    from bench.case import Case, RunConfig
+    from bench.isolate import case_folder, run_isolated
+    from bench.profiles import PROFILES
+
+    cfg = RunConfig("rounds", replace(PROFILES["quick"], rounds=2), 1)
+    case = Case("manual_mlp", "infer", "compile", "cpu")
+    first = run_isolated(case, cfg, tmp_path, 300)[0]
+    assert first["status"] == "ok" and first.get("compile_warm_s") is None
+    assert any(case_folder(case).iterdir())  # kept for the next round
+    second = run_isolated(case, replace(cfg, round=2), tmp_path, 300)[0]
+    assert 0 <= second["compile_warm_s"] < first["compile_s"]
+    assert not case_folder(case).exists() or not any(case_folder(case).iterdir())

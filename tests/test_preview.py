@@ -96,5 +96,7 @@ def test_reproduce_writes_the_preview(monkeypatch, tmp_path, capsys):
     argv = ["reproduce", "--workload", "mnist_cnn", "--epochs", "1", "--preview", str(path)]
     assert main(argv) == 0
     assert mpimg.imread(path).shape[2] in (3, 4)
-    line = capsys.readouterr().out.splitlines()[-1]  # "preview: PATH (Predicted: ... )"
+    out = capsys.readouterr().out.splitlines()  # "preview: PATH (Predicted: ... )", summary
+    line = next(line for line in out if line.startswith("preview: "))
+    assert out[-1].startswith("summary: ")
     assert line.startswith(f"preview: {path} (") and TITLE.match(line[line.rindex("(") + 1:-1])

@@ -102,6 +102,8 @@ def test_the_matrix_runs_round_by_round_and_a_resume_measures_each_case_round_on
     by_round = pd.Series([r for r, _ in ran]).value_counts().sort_index().to_list()
     assert by_round == [6, 5, 4]  # shapes: one pass; the interrupted round-2 case again
     assert len(set(ran)) == 14 and len(rows) == 6
+    assert [(r["scenario"], r["backend"]) for r in rows] == [  # the matrix's order
+        (c.scenario, c.backend) for c in cases]
     log = pd.read_csv(tmp_path / "rounds.csv")
     assert len(log.groupby(["round", "scenario", "backend"])) == 4 + 4 + 4
     assert {r["rounds"] for r in rows if r["scenario"] != "shapes"} == {3}

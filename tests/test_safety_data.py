@@ -276,11 +276,11 @@ def _full_after(monkeypatch, method: str, writes: int):
     return real
 
 
-@pytest.mark.parametrize("method", ["to_csv", "to_parquet"])
-def test_disk_full_ends_with_one_line_and_the_last_complete_state(method, tmp_path, capsys,
-                                                                  monkeypatch):
+@pytest.mark.parametrize("method, writes", [("to_csv", 2), ("to_parquet", 2)])
+def test_disk_full_ends_with_one_line_and_the_last_complete_state(method, writes, tmp_path,
+                                                                  capsys, monkeypatch):
     out = tmp_path / "run"
-    real = _full_after(monkeypatch, method, 2)
+    real = _full_after(monkeypatch, method, writes)
     assert run_fake(out, scenarios="train,infer,shapes,debug") == 2
     assert one_error(capsys) == (
         f"cannot write the results in {out}: No space left on device; results.csv and "

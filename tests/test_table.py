@@ -25,10 +25,19 @@ def test_speedup_is_the_rows_own_eager_over_its_median():
     ])
     lines = summary_table(rows).splitlines()
     header = lines[0].split()
-    assert header[-3:] == ["eager_ms", "speedup", "why"]
+    assert header[-5:] == ["eager_ms", "speedup", "95%", "interval", "why"]
     compile_row = lines[2].split()
     assert compile_row[-2:] == ["0.84", "1.2"]  # 0.84 ms / 0.70 ms, not the eager row's 0.6
     assert "fullgraph" not in lines[2]  # an ok row's note stays in results.csv
     mismatch = lines[3]  # no eager_ms, no speedup; the reason cut to 60 characters
     assert "parity error 9.9 > 0.1" in mismatch and mismatch.rstrip().endswith("...")
     assert mismatch.split("parity")[0].split()[-1] == "1"  # first_call_ms, then the reason
+
+
+def test_the_rounds_speedup_and_its_interval_are_shown():
+    row = {"workload": "w", "scenario": "train", "backend": "compile", "status": "ok",
+           "step_median_s": 0.0007, "step_iqr_s": 1e-5, "samples_per_s": 1.0,
+           "achieved_flops_per_s": 1e9, "first_call_s": 2.0, "eager_step_median_s": 0.00084,
+           "speedup": 1.21, "speedup_ci_low": 1.1, "speedup_ci_high": 1.33, "error": None}
+    line = summary_table(pd.DataFrame([row])).splitlines()[1].split()
+    assert line[-2:] == ["1.21", "1.1-1.33x"]  # the rounds' geometric mean, its t interval
