@@ -74,22 +74,32 @@ def repeats(case: Case, row: dict[str, Any] | None = None) -> bool:
     return row is None or row.get("status") == "ok"
 
 
+LATER_ROUND_COST = 0.56  # a later round's cost over the first's (the quick run here: 377/669)
+
+
 class Eta:
     """Seconds left, from the cost each case had in its first round (a case not measured yet
-    costs the mean of those measured): no jump when the expensive cases come."""
+    costs the mean of those measured), a later round's scaled by how much cheaper later
+    rounds have been so far (``LATER_ROUND_COST`` until one is seen): no jump when the
+    expensive cases come, no overestimate from the cold first round."""
 
     def __init__(self) -> None:
         self.cost: dict[tuple, float] = {}
+        self.later = [0.0, 0.0]  # seconds of later case-rounds, their cases' first-round cost
 
     def seen(self, case: Case, round_no: int, seconds: float) -> None:
         """Record a case-round's wall time (the first round's is the case's cost)."""
         if round_no == 1 or _key(case) not in self.cost:
             self.cost[_key(case)] = seconds
+        else:
+            self.later[0] += seconds
+            self.later[1] += self.cost[_key(case)]
 
     def left(self, todo: list[tuple[int, Case]]) -> float:
         """Estimated seconds for the case-rounds in ``todo``."""
         mean = sum(self.cost.values()) / len(self.cost) if self.cost else 0.0
-        return sum(self.cost.get(_key(c), mean) for _, c in todo)
+        ratio = self.later[0] / self.later[1] if self.later[1] > 0 else LATER_ROUND_COST
+        return sum(self.cost.get(_key(c), mean) * (ratio if r > 1 else 1.0) for r, c in todo)
 
 
 def _due(case: Case, round_no: int, rows: dict[tuple, dict], done: set[tuple]) -> bool:

@@ -17,8 +17,9 @@ from bench.cli import main
 from bench.errors import UsageError
 from bench.schema import COLUMNS
 
+# threads fixed: --resume checks them
 RUN = ["run", "--workloads", "manual_mlp", "--backends", "eager", "--profile", "quick",
-       "--threads", "1", "--order", "workload", "--rounds", "1", "--isolation", "process"]  # threads fixed: --resume checks them
+       "--threads", "1", "--order", "workload", "--rounds", "1", "--isolation", "process"]
 
 
 def test_a_sleeping_case_times_out_and_its_neighbour_is_ok(tmp_path, monkeypatch):

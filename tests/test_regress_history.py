@@ -36,7 +36,8 @@ def test_run_with_history_then_compare_and_export(tmp_path, capsys):
     """One real eager case: ``--history`` keeps a copy that compare and export read."""
     out, hist = tmp_path / "run", tmp_path / "hist"
     assert main(["run", "--workloads", "manual_mlp", "--scenarios", "infer", "--backends",
-                 "eager", "--profile", "quick", "--rounds", "1", "--out", str(out), "--history", str(hist)]) == 0
+                 "eager", "--profile", "quick", "--rounds", "1", "--out", str(out),
+                 "--history", str(hist)]) == 0
     (kept,) = hist.iterdir()
     assert sorted(p.name for p in kept.iterdir()) == ["meta.json", "results.csv"]
     assert main(["compare", str(out), str(kept)]) == 0

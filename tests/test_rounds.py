@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from bench.case import Case, RunConfig
-from bench.matrix import run_matrix
+from bench.matrix import LATER_ROUND_COST, Eta, run_matrix
 from bench.profiles import PROFILES
 from bench.results import ResultsWriter
 from bench.rounds import aggregate, round_order, round_records, t_interval_of_logs
@@ -107,3 +107,15 @@ def test_the_matrix_runs_round_by_round_and_a_resume_measures_each_case_round_on
     log = pd.read_csv(tmp_path / "rounds.csv")
     assert len(log.groupby(["round", "scenario", "backend"])) == 4 + 4 + 4
     assert {r["rounds"] for r in rows if r["scenario"] != "shapes"} == {3}
+
+
+def test_the_eta_counts_later_rounds_at_what_they_have_cost():
+    a, b = Case("manual_mlp", "train", "compile", "cpu"), Case("mnist_cnn", "train", "compile",
+                                                               "cpu")
+    eta = Eta()
+    eta.seen(a, 1, 10.0)
+    eta.seen(b, 1, 30.0)
+    todo = [(2, a), (2, b), (1, Case("tensor_ops", "infer", "eager", "cpu"))]
+    assert eta.left(todo) == pytest.approx(40.0 * LATER_ROUND_COST + 20.0)  # unseen: the mean
+    eta.seen(a, 2, 2.5)  # a later round cost a quarter of the first
+    assert eta.left(todo[1:]) == pytest.approx(30.0 * 0.25 + 20.0)
