@@ -40,7 +40,8 @@ def case_row(case: Case, run_id: str, **fields: Any) -> dict[str, Any]:
 def refusal_of(case: Case) -> str | None:
     """Why ``case`` is ``unsupported``, from the declarations of its backend, workload and
     scenario (``bench.backends.refusal``; nothing is built), or ``None``."""
-    return refusal(BACKENDS[case.backend], WORKLOADS[case.workload], SCENARIOS[case.scenario])
+    return refusal(BACKENDS[case.backend], WORKLOADS[case.workload], SCENARIOS[case.scenario],
+                   case.device)
 
 
 class References:

@@ -82,13 +82,13 @@ def _check_paths(args: argparse.Namespace) -> None:
         check_writable(Path(args.history), "--history")
 
 
-def refused_pairs(workloads, scenarios, backends) -> dict[tuple[str, str], str]:
-    """The ``(workload, scenario)`` pairs that every one of ``backends`` refuses by
+def refused_pairs(workloads, scenarios, backends, device: str) -> dict[tuple[str, str], str]:
+    """The ``(workload, scenario)`` pairs that every one of ``backends`` refuses on ``device`` by
     declaration (``bench.backends.refusal``: nothing is built), each with the first
     backend's reason."""
     refused = {}
     for w, s in itertools.product(workloads, scenarios):
-        reasons = [refusal(BACKENDS[b], WORKLOADS[w], SCENARIOS[s]) for b in backends]
+        reasons = [refusal(BACKENDS[b], WORKLOADS[w], SCENARIOS[s], device) for b in backends]
         if all(reasons):
             refused[(w, s)] = reasons[0]
     return refused
@@ -117,7 +117,7 @@ def run_matrix_of(args: argparse.Namespace, device: str) -> tuple[list[Case], di
                             SCENARIOS, "scenario")
     backends = parse_names(args.backends, BACKENDS, "backend")
     named = all(a is not None and a.strip() != "all" for a in (args.workloads, args.scenarios))
-    refused = {} if named else refused_pairs(workloads, scenarios, backends)
+    refused = {} if named else refused_pairs(workloads, scenarios, backends, device)
     cases = [c for c in case_matrix(workloads, scenarios, backends, device, args.order)
              if (c.workload, c.scenario) not in refused]
     if not cases:

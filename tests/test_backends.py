@@ -78,10 +78,19 @@ def test_refusals_come_from_declarations_in_order():
     tensor_ops, mlp = WORKLOADS["tensor_ops"], WORKLOADS["manual_mlp"]
     for scenario in SCENARIOS.values():
         if scenario.trains:  # the workload's reason comes before the backend's
-            assert refusal(aoti, tensor_ops, scenario) == tensor_ops.refuses["train"]
-            assert refusal(aoti, mlp, scenario) == aoti.refuses["train"]
+            assert refusal(aoti, tensor_ops, scenario, "cpu") == tensor_ops.refuses["train"]
+            assert refusal(aoti, mlp, scenario, "cpu") == aoti.refuses["train"]
         else:
-            assert refusal(aoti, tensor_ops, scenario) is refusal(jit, mlp, scenario) is None
+            assert (refusal(aoti, tensor_ops, scenario, "cpu")
+                    is refusal(jit, mlp, scenario, "cpu") is None)
+
+
+def test_reduce_overhead_is_refused_on_the_cpu_only():
+    backend, mlp = BACKENDS["compile_reduce_overhead"], WORKLOADS["manual_mlp"]
+    reason = refusal(backend, mlp, SCENARIOS["infer"], "cpu")
+    assert "CUDA graphs" in reason and "not timed twice" in reason
+    assert refusal(backend, mlp, SCENARIOS["infer"], "cuda") is None
+    assert refusal(BACKENDS["compile"], mlp, SCENARIOS["infer"], "cpu") is None
 
 
 def test_jax_jit_reports_its_compile_phases():

@@ -28,7 +28,7 @@ class ExportAOTI(BackendBase):
                         "step (backward + optimizer update) is not exportable"}
 
     def prepare(self, work: Workload, scenario: Scenario) -> Prepared:
-        self.check_refusal(scenario)
+        self.check_refusal(scenario, work.cfg.device)
         _, args = work.step(scenario.mode)  # eval mode
         state: dict = {}
 

@@ -51,7 +51,9 @@ class Backend(Protocol):
     builds a graph (``compile_s`` is then reported). ``baseline``: the framework's eager
     baseline. ``own_process``: names of the scenarios measured in a process of their own
     even in an in-process run. ``refuses``: a scenario's mode or name -> why this backend
-    cannot express it (the runner records ``unsupported`` with that reason, building nothing).
+    cannot express it (the runner records ``unsupported`` with that reason, building nothing);
+    ``refuses_on``: a device -> why this backend is not run there (e.g. it would be another
+    backend under a second name).
     ``prepare(work, scenario)`` builds the backend's step for the ``Scenario`` record around
     ``work`` (graph capture may happen here or on the first ``step()`` call) and raises
     ``Unsupported`` when it finds it cannot express the case. ``info()``: the ``BackendInfo``
@@ -64,6 +66,7 @@ class Backend(Protocol):
     baseline: bool
     own_process: tuple[str, ...]
     refuses: dict[str, str]
+    refuses_on: dict[str, str]
 
     def prepare(self, work: Workload, scenario: Scenario) -> Prepared: ...
 
@@ -80,28 +83,33 @@ class BackendBase:
     baseline: ClassVar[bool] = False
     own_process: ClassVar[tuple[str, ...]] = ()
     refuses: ClassVar[dict[str, str]] = {}
+    refuses_on: dict[str, str] = {}
 
     def info(self) -> BackendInfo:
         """The backend as ``meta.json`` describes it."""
         return BackendInfo(self.name, self.framework, self.compiles, self.baseline)
 
-    def check_refusal(self, scenario: Scenario) -> None:
-        """Raise ``Unsupported`` with the reason when ``refuses`` names ``scenario``."""
-        reason = backend_refusal(self, scenario)
+    def check_refusal(self, scenario: Scenario, device: str) -> None:
+        """Raise ``Unsupported`` with the reason when ``refuses`` names ``scenario`` or
+        ``refuses_on`` names ``device``."""
+        reason = backend_refusal(self, scenario, device)
         if reason is not None:
             raise Unsupported(reason)
 
 
-def backend_refusal(backend: Backend, scenario: Scenario) -> str | None:
-    """Why ``backend`` refuses ``scenario`` (by its name, else by its mode), or ``None``."""
-    return backend.refuses.get(scenario.name, backend.refuses.get(scenario.mode))
+def backend_refusal(backend: Backend, scenario: Scenario, device: str) -> str | None:
+    """Why ``backend`` refuses ``scenario`` (by its name, else by its mode) or ``device``
+    (``refuses_on``), or ``None``."""
+    return (backend.refuses.get(scenario.name, backend.refuses.get(scenario.mode))
+            or backend.refuses_on.get(device))
 
 
-def refusal(backend: Backend, workload: type[Workload], scenario: Scenario) -> str | None:
-    """Why ``backend`` cannot run ``scenario`` of ``workload``, decided from their
-    declarations alone (nothing is built); ``None`` when it may run. In this order: the
-    workload refuses the scenario's mode (``Workload.refuses``), the backend refuses the
-    scenario (``Backend.refuses``), the workload has no port to the backend's framework
-    (``Workload.missing_port``)."""
-    return (workload.refuses.get(scenario.mode) or backend_refusal(backend, scenario)
+def refusal(backend: Backend, workload: type[Workload], scenario: Scenario,
+            device: str) -> str | None:
+    """Why ``backend`` cannot run ``scenario`` of ``workload`` on ``device`` ("cpu" or
+    "cuda"), decided from their declarations alone (nothing is built); ``None`` when it may
+    run. In this order: the workload refuses the scenario's mode (``Workload.refuses``), the
+    backend refuses the scenario or the device (``Backend.refuses``, ``Backend.refuses_on``),
+    the workload has no port to the backend's framework (``Workload.missing_port``)."""
+    return (workload.refuses.get(scenario.mode) or backend_refusal(backend, scenario, device)
             or workload.missing_port(backend.framework))
