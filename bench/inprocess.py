@@ -132,9 +132,11 @@ def _warm_compiler(case: Case) -> None:
 def run_in_process(case: Case, cfg: RunConfig, references: Path,
                    timeout_s: float) -> tuple[dict[str, Any], list[str]]:
     """Measure ``case`` in this process (``--isolation in-process``): no process start per
-    case, for a quick run or a machine whose time is short (a lent GPU). Compiles stay cold:
-    Dynamo is reset, Inductor gets a fresh temporary cache folder and JAX's in-memory caches
-    are cleared before each case. Differences from ``run_isolated``: no ``compile_warm_s``; the
+    case, for a quick run or a machine whose time is short (a lent GPU). A case's first round
+    compiles cold: Dynamo is reset, Inductor gets the case's empty cache folder and JAX's
+    in-memory caches are cleared; its later rounds find that folder filled and JAX's caches
+    as the last case left them (JAX's first call is then not reported as a warm compile).
+    Differences from ``run_isolated``: no JAX ``compile_warm_s``; the
     timeout is a ``SIGALRM`` that stops Python code (not a hung kernel), the compiler's
     warm-up included, and is raised again until it lands (``_Alarm``); a JAX case's memory
     on a GPU is ``None`` (JAX's peak cannot be reset, so no one case owns it), and CPU
@@ -147,7 +149,7 @@ def run_in_process(case: Case, cfg: RunConfig, references: Path,
     try:
         with _alarm(timeout_s) as alarm:  # the compiler's warm-up counts against it too
             _warm_compiler(case)
-            if "jax" in sys.modules:
+            if "jax" in sys.modules and not warm_caches:  # later rounds: JAX's stay warm
                 sys.modules["jax"].clear_caches()
             maybe_sleep(case.label)
             # the debug scenario prints every step's loss, as the notes do: not to the terminal

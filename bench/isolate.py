@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.backends import BACKENDS
+from bench.backends.base import CASE_FOLDER_ENV
 from bench.case import Case, RunConfig
 from bench.errors import one_line
 from bench.runner import case_row, refusal_of, run_case
@@ -42,8 +43,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def cache_env(folder: Path) -> dict[str, str]:
     """Environment that points every compile cache, and the temporary files of the case
-    (``TMPDIR``: AOTInductor's packages, ...), at ``folder``."""
+    (``TMPDIR``), at ``folder``; ``CASE_FOLDER_ENV`` names it for what a backend keeps for the
+    case's later rounds (``export_aoti``'s package)."""
     return {
+        CASE_FOLDER_ENV: str(folder),
         "TMPDIR": str(folder),
         "TORCHINDUCTOR_CACHE_DIR": str(folder / "inductor"),
         "TRITON_CACHE_DIR": str(folder / "triton"),

@@ -10,6 +10,7 @@ time. The warm-up here is paid once per case (``Profile.warmup_steps``)."""
 
 from __future__ import annotations
 
+import time
 import timeit
 from collections.abc import Callable
 from typing import Any
@@ -57,7 +58,8 @@ def steady_state(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
     ``timeit.Timer.timeit(number)`` on ``threads`` threads, the device
     synchronized before every clock read. Stops when every step has ``profile.min_blocks``
     blocks, ``profile.min_run_time_s`` is spent, and the 95% CI of each median is within
-    ``profile.ci_halfwidth`` of it; or when ``profile.max_run_time_s`` is spent. Returns the
+    ``profile.ci_halfwidth`` of it; or when the loop has run ``profile.max_run_time_s`` of wall
+    time, untimed block warm-ups included (and every step has 3 blocks). Returns the
     per-step statistics (seconds per step) of each, one sample per block."""
     with set_torch_threads(threads):
         return _interleaved(steps, sync, profile)
@@ -74,7 +76,7 @@ def _interleaved(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
               for k, f in steps.items()}
     number = {k: _block_size(t, profile.block_s) for k, t in timers.items()}
     times: dict[str, list[float]] = {k: [] for k in steps}
-    spent = 0.0
+    spent, start = 0.0, time.perf_counter()
     while True:
         for k, timer in timers.items():
             for _ in range(profile.block_warmup if len(steps) > 1 else 0):
@@ -86,6 +88,7 @@ def _interleaved(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
         if enough and spent >= profile.min_run_time_s * len(steps) and all(
                 _narrow(t, profile.ci_halfwidth) for t in times.values()):
             break
-        if spent >= profile.max_run_time_s and len(times[next(iter(times))]) >= 3:
+        if (time.perf_counter() - start >= profile.max_run_time_s
+                and len(times[next(iter(times))]) >= 3):
             break
     return {k: StepStats.of(t) for k, t in times.items()}

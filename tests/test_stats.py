@@ -62,3 +62,23 @@ def test_median_ranks_in_floats_match_exact_arithmetic():
         assert median_ci_ranks(n) == _exact_ranks(n), n
     lo, hi = median_ci_ranks(5000)  # the normal approximation: 2500 -/+ 1.96 * sqrt(5000) / 2
     assert abs(lo - (2500 - 1.96 * math.sqrt(5000) / 2)) <= 2 and lo + hi == 5001
+
+
+def test_the_window_cap_counts_block_warm_ups():
+    """``max_run_time_s`` caps the window's wall time, untimed block warm-ups included: two
+    20 ms steps, one call per block, each block warmed by one call, stop after about 0.5 s
+    (about 6 blocks each), not after 0.5 s of timed calls (about 12 blocks each)."""
+    import time
+    from dataclasses import replace
+
+    from bench.profiles import PROFILES
+    from bench.timing import steady_state
+
+    profile = replace(PROFILES["quick"], warmup_steps=0, min_run_time_s=10.0, max_run_time_s=0.5,
+                      min_blocks=3, block_s=0.001, block_warmup=1)
+    steps = {"a": lambda: time.sleep(0.02), "b": lambda: time.sleep(0.02)}
+    start = time.perf_counter()
+    stats = steady_state(steps, lambda: None, profile, threads=1)
+    wall = time.perf_counter() - start
+    assert 0.5 <= wall < 0.7
+    assert all(4 <= s.repeats <= 8 for s in stats.values())

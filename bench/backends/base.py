@@ -44,6 +44,11 @@ class Prepared:
     call: Callable[..., Any] | None = None
 
 
+# Names the case's own folder in a case's process (``bench.isolate.cache_env``): kept from its
+# first round to its last, for what a backend may reuse in later rounds; unset elsewhere.
+CASE_FOLDER_ENV = "EVC_CASE_FOLDER"
+
+
 class Backend(Protocol):
     """Turns a workload's eager step into this backend's step, and says what it is.
 
