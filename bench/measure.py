@@ -82,18 +82,28 @@ def _twin_stats(stats: StepStats | None) -> tuple | None:
     return stats.median_s, stats.ci_low_s, stats.ci_high_s, stats.iqr_s, stats.repeats
 
 
+# A machine that stays busy: after this many windows in a row still disturbed after all their
+# retries, a window is timed once (no retry can help) until one comes back clean. In one
+# process only (an in-process run); a case's own process always retries.
+BUSY_STREAK = 3
+_busy_streak = [0]
+
+
 def watched_steady_state(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
                          cfg: RunConfig) -> tuple[dict[str, StepStats], Window]:
     """``steady_state`` with the machine watched (``bench.disturbance``): a window in which
     other processes or the hypervisor took a share of the CPUs is measured again, up to
-    ``cfg.profile.disturbed_retries`` times; returns the last statistics and their window
-    (still disturbed when every try was)."""
-    for _ in range(cfg.profile.disturbed_retries + 1):
+    ``cfg.profile.disturbed_retries`` times (none while the machine stays busy:
+    ``BUSY_STREAK``); returns the last statistics and their window (still disturbed when
+    every try was)."""
+    retries = cfg.profile.disturbed_retries if _busy_streak[0] < BUSY_STREAK else 0
+    for _ in range(retries + 1):
         start = sample()
         stats = steady_state(steps, sync, cfg.profile, cfg.threads)
         window = Window.between(start, sample())
         if not window.disturbed():
             break
+    _busy_streak[0] = _busy_streak[0] + 1 if window.disturbed() else 0
     return stats, window
 
 

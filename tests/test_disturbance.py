@@ -91,3 +91,34 @@ def test_a_disturbed_best_static_row_is_not_judged():
     assert judge_claim(1.8) == HOLDS
     assert judge_claim(1.8, disturbed=1) == DISTURBED
     assert judge_claim(float("nan"), disturbed=1) is None
+
+
+def test_a_machine_that_stays_busy_is_not_retried(monkeypatch):
+    """Retries are for a passing disturbance: after ``BUSY_STREAK`` windows in a row disturbed
+    through all their retries, a window is timed once, until one comes back clean."""
+    from types import SimpleNamespace
+
+    from bench import measure
+    from bench.profiles import PROFILES
+
+    busy = iter([True] * 3 * 3 + [True, False] + [True] * 3)  # the machine's state, try by try
+    tries: list[int] = []
+
+    class FakeWindow:
+        @staticmethod
+        def between(start, end):
+            state = next(busy)
+            return SimpleNamespace(disturbed=lambda: state)
+
+    monkeypatch.setattr(measure, "Window", FakeWindow)
+    monkeypatch.setattr(measure, "sample", lambda: None)
+    monkeypatch.setattr(measure, "steady_state", lambda *a: tries.append(1) or {})
+    monkeypatch.setattr(measure, "_busy_streak", [0])
+    cfg = SimpleNamespace(profile=PROFILES["quick"], threads=1)  # 2 retries
+    counts = []
+    for _ in range(6):
+        before = len(tries)
+        measure.watched_steady_state({}, lambda: None, cfg)
+        counts.append(len(tries) - before)
+    # three windows retried twice, then once each while busy; a clean one resets the streak
+    assert counts == [3, 3, 3, 1, 1, 3]
