@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from bench.backends import backend_infos
+from bench.backends.jax_backends import match_torch_threads
 from bench.precision import policy
 from bench.runfolder import command_line
 
@@ -76,6 +77,22 @@ def run_settings(device: str, threads: int, profile: str, rounds: int) -> dict[s
             "profile": profile, "rounds": rounds}
 
 
+# The environment that sets thread pools: OpenMP's and MKL's (torch's CPU kernels), XLA's.
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS", "PJRT_NPROC", "NPROC")
+
+
+def thread_settings(threads: int) -> dict[str, Any]:
+    """The run's threads as ``meta.json`` records them: ``torch_threads`` (``intra_op``: the
+    run's ``threads``, which every case sets with ``torch.set_num_threads`` and reads back as
+    ``torch.get_num_threads()``; ``inter_op``: ``torch.get_num_interop_threads()``, left at
+    torch's default), ``jax_threads`` (what JAX is given: ``jax_backends.match_torch_threads``,
+    applied here, before any case starts JAX in this process or in a case's, which inherits the
+    environment) and ``thread_env`` (``THREAD_ENV``'s values after that; None: unset)."""
+    given = match_torch_threads(threads)
+    return {"torch_threads": {"intra_op": threads, "inter_op": torch.get_num_interop_threads()},
+            "jax_threads": given, "thread_env": {k: os.environ.get(k) for k in THREAD_ENV}}
+
+
 def _shown(key: str, value: Any) -> str:
     if key == "precision" and isinstance(value, dict):
         return "TF32 on (--tf32)" if value.get("tf32_matmul") else "TF32 off"
@@ -97,8 +114,9 @@ def collect_meta(device: str, threads: int, profile: str, rounds: int, *,
                  roofline: dict[str, float], shard: str, isolation: str,
                  previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything ``meta.json`` holds (DESIGN.md), built once: run id, UTC time, commit,
-    host, versions, the exact command line, threads, the precision policy in force now, the
-    ``roofline`` (``bench.roofline``), the ``shard`` (``"I/N"``), the ``isolation``
+    host, versions, the exact command line, threads (``thread_settings``: torch's, JAX's and
+    the thread environment; JAX is given the run's count here), the precision policy in force
+    now, the ``roofline`` (``bench.roofline``), the ``shard`` (``"I/N"``), the ``isolation``
     (``"in-process"`` or ``"process per case"``), the backend registry
     (``bench.backends.backend_infos``, in order) and the ``invocations`` of the folder.
     ``previous``: the meta of the folder a ``--resume`` completes; its run id, warnings and
@@ -111,7 +129,7 @@ def collect_meta(device: str, threads: int, profile: str, rounds: int, *,
     earlier = (old.get("invocations") or [invocation(old)]) if previous is not None else []
     return {
         "run_id": old.get("run_id") or new_run_id(device), **this, **resumed,
-        "cpu_count": os.cpu_count(),
+        "cpu_count": os.cpu_count(), **thread_settings(threads),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "shard": shard, "roofline": roofline,
         "backends": [info.to_json() for info in backend_infos()],

@@ -16,6 +16,7 @@ from bench.backends import BACKENDS, Prepared, Unsupported, refusal
 from bench.backends.compiled import reset_dynamo
 from bench.case import Case, RunConfig
 from bench.device import RssPeak, peak_memory_bytes, reset_peak_memory, torch_sync
+from bench.dtypes import dtype_fields, ran_dtypes
 from bench.errors import one_line
 from bench.measure import measure_sequence, measure_steady
 from bench.plant import maybe_slow
@@ -31,8 +32,9 @@ def _one_line(exc: BaseException) -> str:
 
 
 def case_row(case: Case, run_id: str, **fields: Any) -> dict[str, Any]:
-    """The identity columns of ``case``'s row (``dtype``: ``schema.DTYPE``), then ``fields``:
-    every row starts here, measured, refused, failed or timed out."""
+    """The identity columns of ``case``'s row (``dtype``: ``schema.DTYPE``, the precision
+    asked for; a case that runs replaces it with what it ran, ``bench.dtypes``), then
+    ``fields``: every row starts here, measured, refused, failed or timed out."""
     return {"run_id": run_id, "workload": case.workload, "scenario": case.scenario,
             "backend": case.backend, "device": case.device, "dtype": DTYPE, **fields}
 
@@ -142,17 +144,23 @@ def _timed(case: Case, cfg: RunConfig, wcfg: WorkloadConfig,
                                  eager, first_s)
         else:
             row = measure_sequence(case, work, prepared, sync, memory)
-        return {**row, "status": "ok", **prepared.counters(), **checked}
+        row = {**row, "status": "ok", **prepared.counters(), **checked}
+        found = ran_dtypes(prepared, work, scenario.trains, backend.framework)
+        return {**row, **dtype_fields(found, wcfg.dtype)}  # a dtype mismatch outranks parity
     finally:
         rss.stop()
 
 
 def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
     """Measure a fresh workload and check its parity (in place, or on a workload of its own
-    afterwards); the row is ``ok`` only if parity passes. Raises whatever the backend
-    raises."""
+    afterwards); the row is ``ok`` only if parity passes and it ran in the precision asked
+    for (else ``mismatch``), and ``failed`` without a measurement when eager itself is not
+    deterministic (``Reference.rerun_problem``). Raises whatever the backend raises."""
     wcfg = replace(cfg.workload, device=case.device)
     ref = refs.get(case, wcfg)
+    problem = ref.rerun_problem()
+    if problem is not None:  # no yardstick: the case cannot be judged, so it is not timed
+        return {"status": "failed", "error": problem}
     reset_dynamo()  # this case compiles from scratch and owns Dynamo's counters
     row = _timed(case, cfg, wcfg, ref)
     if "parity_rel_err" not in row and cfg.round == 1:  # later rounds re-time a checked case
@@ -160,14 +168,17 @@ def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
         prepare, scenario = BACKENDS[case.backend].prepare, SCENARIOS[case.scenario]
         passed, err = parity.check(lambda w: prepare(w, scenario), case.workload, scenario,
                                    wcfg, ref)
-        row.update(_parity_row(passed, err, ref, scenario))
+        checked = _parity_row(passed, err, ref, scenario)
+        row.update(checked if row["status"] == "ok" else {"parity_rel_err": err})
     return row
 
 
 def run_case(case: Case, cfg: RunConfig, refs: References | None = None
              ) -> tuple[dict[str, Any], list[str]]:
-    """One row of results for ``case`` (``ok``/``mismatch`` with timings, or
-    ``unsupported``/``failed`` with the one-line reason), and the warnings raised on the way
+    """One row of results for ``case`` (``ok``/``mismatch`` with timings, ``eager_fallback``
+    with timings and the backend's reason (its ``counters()`` set the status: a compiled frame
+    passed Dynamo's recompile limit), or ``unsupported``/``failed`` with the one-line
+    reason), and the warnings raised on the way
     (``"backend: Category: first line"``, each once), kept out of the terminal. A case that
     ``refusal_of`` rules out is ``unsupported`` at once: nothing is built."""
     row = case_row(case, cfg.run_id)

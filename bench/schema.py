@@ -1,5 +1,6 @@
 """The run folder's vocabulary, in one place: the results columns with their units, the
-statuses, the scenarios, the backend descriptors of ``meta.json``, and the folder's I/O.
+statuses, the scenarios, the backend descriptors of ``meta.json``, and the one reader of
+``results.csv`` (atomic writes and ``meta.json``'s reader: ``bench.folder_io``, re-exported).
 
 Torch-free on purpose: ``reports/`` imports this module and nothing else of ``bench/``
 (a test keeps it so). Storage is SI (seconds, bytes, FLOPs); only ``reports/`` converts.
@@ -9,18 +10,22 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import re
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+# The folder's I/O lives in bench.folder_io; these names stay importable from here.
+from bench.folder_io import RunFolderError as RunFolderError
+from bench.folder_io import atomic_write as atomic_write
+from bench.folder_io import read_meta as read_meta
+from bench.folder_io import write_json as write_json
 
 # --- results.csv: one tidy row per case; column -> unit ("" names, "text" free text), in order
 COLUMN_UNITS: dict[str, str] = {
@@ -38,8 +43,10 @@ COLUMN_UNITS: dict[str, str] = {
     "speedup": "ratio", "speedup_ci_low": "ratio", "speedup_ci_high": "ratio",
     "rounds": "count",
     "compile_phases": "text",  # where the compile time went, e.g. "dynamo=1.20s backend=3.41s"
-    # graph
-    "recompiles": "count", "graph_breaks": "count",
+    # graph, from Dynamo's counters (bench.backends.compiled): ``graph_breaks`` met tracing the
+    # first call; ``recompiles`` graphs made after it; ``graphs`` made over every step of the
+    # case; ``break_reasons`` every break of every step by reason ("2x: <first line>; 1x: ...")
+    "recompiles": "count", "graph_breaks": "count", "graphs": "count", "break_reasons": "text",
     # memory
     "peak_mem_bytes": "bytes",
     # correctness
@@ -58,13 +65,15 @@ COLUMNS: list[str] = list(COLUMN_UNITS)
 # Added after the first runs were published: read as empty from older folders.
 LATER_COLUMNS = ("bytes_per_step", "achieved_bytes_per_s", "case_wall_s", "steady_wall_s",
                  "other_cpu_cores", "steal_fraction", "disturbed", "speedup", "speedup_ci_low",
-                 "speedup_ci_high", "rounds")
+                 "speedup_ci_high", "rounds", "graphs", "break_reasons")
 # Without these a row says nothing; every other column may be empty (NaN).
 REQUIRED = ["run_id", "workload", "scenario", "backend", "device", "status", "step_median_s"]
 TEXT_COLUMNS = [c for c, unit in COLUMN_UNITS.items() if unit in ("", "text")]
 NUMERIC_COLUMNS = [c for c in COLUMNS if c not in TEXT_COLUMNS]
 KEY = ["workload", "scenario", "backend", "device"]  # one case; with run_id, one row
-STATUSES = ("ok", "failed", "unsupported", "mismatch", "timeout")
+# eager_fallback: a torch.compile frame passed Dynamo's recompile limit and ran eager from
+# then on (the limit in force is in ``error``): timed, but never in a speedup (no non-ok row is)
+STATUSES = ("ok", "failed", "unsupported", "mismatch", "timeout", "eager_fallback")
 DTYPE = "float32"  # the precision every timed backend runs (float64 only for references)
 
 
@@ -150,49 +159,6 @@ class BackendInfo:
 def backend_infos(meta: dict[str, Any]) -> list[BackendInfo]:
     """The ``BackendInfo`` records of a ``meta.json`` dict (empty for runs older than them)."""
     return [BackendInfo(**b) for b in meta.get("backends", [])]
-
-
-class RunFolderError(Exception):
-    """A run folder's file that cannot be read; the message names the path and problem."""
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[str], Any]) -> None:
-    """Call ``write(tmp_path)`` then rename the temporary file over ``path``, so a reader never
-    sees half a file. The file gets the umask's mode (not ``mkstemp``'s 0600)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    os.umask(umask := os.umask(0))  # read the umask, setting it back at once
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented, key-sorted JSON, atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n"
-    atomic_write(path, lambda p: Path(p).write_text(text))
-
-
-def read_meta(folder: str | os.PathLike) -> dict[str, Any] | None:
-    """A run folder's ``meta.json`` as a dict, or ``None`` when the file does not exist.
-
-    Raises ``RunFolderError`` when it exists but is not readable JSON or not an object."""
-    path = Path(folder) / "meta.json"
-    if not path.exists():
-        return None
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        why = " ".join(str(exc).split())
-        raise RunFolderError(f"unreadable meta.json {path}: {why}") from None
-    if not isinstance(meta, dict):
-        raise RunFolderError(f"unreadable meta.json {path}: not a JSON object")
-    return meta
 
 
 # --- reading results.csv: the one reader, every value checked ----------------------------

@@ -4,7 +4,10 @@ user's own copy in torchvision's layout (``data_root``); both through a ``DataLo
 from __future__ import annotations
 
 import functools
+import gzip
+import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -68,49 +71,93 @@ class ArrayMNIST(Dataset):
 
 N_CLASSES = 10  # labels are the digits 0-9
 IMAGE_SHAPE = (28, 28)
+N_SAMPLES = {"train": 60_000, "t10k": 10_000}  # torchvision's MNIST: a file prefix -> samples
+GZ_MD5 = {name.removesuffix(".gz"): md5 for name, md5 in datasets.MNIST.resources}  # of the .gz
 
 
-def check_idx_file(path: Path, magic: int, ndim: int) -> list[int]:
+def refetch(path: Path) -> str:
+    """How to get a good copy of the MNIST file ``path`` (``ROOT/MNIST/raw/NAME``)."""
+    root = path.parent.parent.parent
+    return (f"re-fetch it: torchvision.datasets.MNIST({str(root)!r}, download=True) on a "
+            "machine with internet")
+
+
+def _check_labels(path: Path) -> None:
+    """Raise ``DataError`` when a label of the idx1 file ``path`` is outside 0-9."""
+    labels = np.fromfile(path, dtype=np.uint8, offset=8)
+    bad = np.flatnonzero(labels >= N_CLASSES)
+    if len(bad):
+        raise DataError(f"MNIST file corrupt: {path} holds label {labels[bad[0]]} at index "
+                        f"{bad[0]}; labels are 0-{N_CLASSES - 1}; {refetch(path)}")
+
+
+def check_idx_file(path: Path, magic: int, ndim: int, count: int | None = None) -> list[int]:
     """The dimensions ``path``'s header announces, e.g. ``[60000, 28, 28]``. Raises
-    ``DataError`` naming ``path`` when it is missing, has the wrong magic number, holds
-    another number of bytes than its header announces (a truncated download), images that
-    are not 28 x 28, or a label outside 0-9."""
+    ``DataError`` naming ``path`` (one line, ending with how to re-fetch it) when it is
+    missing, has the wrong magic number (2051 images, 2049 labels), holds another number of
+    bytes than its header announces (a truncated download), images that are not 28 x 28,
+    other than ``count`` samples (a partial set), or a label outside 0-9."""
     if not path.is_file():
-        raise DataError(f"MNIST file missing: {path}")
+        raise DataError(f"MNIST file missing: {path}; {refetch(path)}")
     size = path.stat().st_size
     with path.open("rb") as f:
         header = f.read(4 + 4 * ndim)
     if len(header) < 4 + 4 * ndim or int.from_bytes(header[:4], "big") != magic:
-        raise DataError(f"MNIST file corrupt (bad idx header): {path}")
+        raise DataError(f"MNIST file corrupt (bad idx header, magic {magic} expected): {path}; "
+                        f"{refetch(path)}")
     dims = [int.from_bytes(header[4 + 4 * k : 8 + 4 * k], "big") for k in range(ndim)]
     expected = 4 + 4 * ndim + int(np.prod(dims))
     if size != expected:
-        raise DataError(f"MNIST file truncated: {path} has {size} bytes, header says {expected}")
+        raise DataError(f"MNIST file truncated: {path} has {size} bytes, header says "
+                        f"{expected}; {refetch(path)}")
     if ndim == 3 and tuple(dims[1:]) != IMAGE_SHAPE:
         raise DataError(f"MNIST file corrupt: {path} holds {dims[1]} x {dims[2]} images, "
-                        "not 28 x 28")
+                        f"not 28 x 28; {refetch(path)}")
+    if count is not None and dims[0] != count:
+        raise DataError(f"MNIST file partial: {path} holds {dims[0]} samples, torchvision's "
+                        f"MNIST has {count}; {refetch(path)}")
     if ndim == 1:
-        labels = np.fromfile(path, dtype=np.uint8, offset=8)
-        bad = np.flatnonzero(labels >= N_CLASSES)
-        if len(bad):
-            raise DataError(f"MNIST file corrupt: {path} holds label {labels[bad[0]]} at "
-                            f"index {bad[0]}; labels are 0-{N_CLASSES - 1}")
+        _check_labels(path)
     return dims
 
 
-def torchvision_datasets(root: str | os.PathLike) -> tuple[Dataset, Dataset]:
-    """``torchvision.datasets.MNIST`` train and test sets from ``root/MNIST/raw`` (no download).
+def _md5(path: Path) -> str:
+    """The MD5 hex digest of ``path``'s bytes, read in 1 MiB chunks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
-    Raises ``DataError`` naming the first missing, truncated or corrupt file (``check_idx_file``)
-    or a labels file whose count differs from its images'.
-    """
+
+def check_gz(raw: Path, name: str) -> None:
+    """Check ``raw/NAME.gz``, where there is one, against torchvision's MD5 (``GZ_MD5``),
+    and extract it to ``raw/NAME`` when that is missing (as torchvision's download does).
+    Raises ``DataError`` naming the ``.gz`` on a wrong MD5."""
+    gz = raw / f"{name}.gz"
+    if not gz.is_file():
+        return
+    got, want = _md5(gz), GZ_MD5.get(name)
+    if want is not None and got != want:
+        raise DataError(f"MNIST file corrupt: {gz} has MD5 {got}, torchvision lists {want}; "
+                        f"{refetch(gz)}")
+    if not (raw / name).exists():
+        tmp = raw / f".{name}.partial"
+        with gzip.open(gz, "rb") as src, tmp.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+        os.replace(tmp, raw / name)
+
+
+def torchvision_datasets(root: str | os.PathLike) -> tuple[Dataset, Dataset]:
+    """``torchvision.datasets.MNIST`` train (60,000) and test (10,000) sets from
+    ``root/MNIST/raw`` (no download): raw idx files, or their ``.gz`` (checked against
+    torchvision's MD5, then extracted). Raises ``DataError`` naming the first missing,
+    truncated, corrupt or partial file (``check_gz``, ``check_idx_file``): a partial set is
+    never used."""
     raw = Path(root) / "MNIST" / "raw"
-    dims = {name: check_idx_file(raw / name, *spec) for name, spec in IDX_FILES.items()}
-    for images, labels in (("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-                           ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")):
-        if dims[images][0] != dims[labels][0]:
-            raise DataError(f"MNIST files disagree: {raw / labels} holds {dims[labels][0]} "
-                            f"labels for {dims[images][0]} images in {raw / images}")
+    for name, (magic, ndim) in IDX_FILES.items():
+        check_gz(raw, name)
+        check_idx_file(raw / name, magic, ndim, N_SAMPLES[name.split("-")[0]])
     train = datasets.MNIST(str(root), train=True, transform=transform(), download=False)
     test = datasets.MNIST(str(root), train=False, transform=transform(), download=False)
     return train, test
@@ -151,13 +198,17 @@ def _write_idx(path: Path, array: np.ndarray, magic: int) -> None:
 
 
 def write_torchvision_layout(root: str | os.PathLike) -> Path:
-    """Write the shipped subset as torchvision's raw MNIST files under ``root/MNIST/raw``.
+    """Write the shipped subset as torchvision's raw MNIST files under ``root/MNIST/raw``,
+    repeated to torchvision's counts (60,000 / 10,000: the first 4,000 / 1,000 are the
+    subset's split, in order) so that the files pass ``check_idx_file``.
 
-    Lets the ``data_root`` path be tested (and tried) without a download. Returns the folder.
+    Lets the ``data_root`` path be tested without a download: not real MNIST beyond its
+    first 5,000 images. Returns the folder.
     """
     raw = Path(root) / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    arrays = dict(zip(IDX_FILES, shipped_subset(), strict=True))
-    for name, (magic, _) in IDX_FILES.items():
-        _write_idx(raw / name, arrays[name], magic)
+    for name, array in zip(IDX_FILES, shipped_subset(), strict=True):
+        n = N_SAMPLES[name.split("-")[0]]
+        reps = [-(-n // len(array))] + [1] * (array.ndim - 1)
+        _write_idx(raw / name, np.tile(array, reps)[:n], IDX_FILES[name][0])
     return raw

@@ -1,12 +1,13 @@
 """The notes' networks ported to JAX: pure forward and train-step functions with explicit state,
 built from an already-constructed torch workload so both frameworks start from equal weights.
 
-Parameters live in one flat tuple in ``work.module.parameters()`` order and in torch's own
-layouts (``nn.Linear`` weight ``(out, in)``, conv weight ``(O, I, kH, kW)``, the raw MLP's
-``w1 (in, hidden)``), so ``params_in_torch_order`` is a plain conversion to numpy. The state of
-a train step is ``(params, opt_state)``, as in optax's examples. Each workload class names
-its port function here (``Workload.jax_port``); ``port`` builds the program from it. Nothing
-here times or jits; ``bench.backends.jax_backends`` does.
+Parameters live in one flat tuple in ``work.module.parameters()`` order, in torch's layouts
+(``nn.Linear`` weight ``(out, in)``, the raw MLP's ``w1 (in, hidden)``) except where a port's
+``Layout`` (``models.jax_layout``) says otherwise: the CNN runs channels-last, its weights and
+inputs converted once when copied from torch, its parameters converted back by
+``params_in_torch_order``. The state of a train step is ``(params, opt_state)``, as in optax's
+examples. Each workload class names its port function here (``Workload.jax_port``); ``port``
+builds the program from it. Nothing here times or jits; ``bench.backends.jax_backends`` does.
 """
 
 from __future__ import annotations
@@ -22,25 +23,26 @@ import optax
 from jax import lax
 from torch import nn
 
+from models.jax_layout import CONV_DIMS, TORCH_LAYOUT, Layout, channels_last_cnn
 from models.tensor_ops import UNSUPPORTED
 from models.workload import Workload
 
-Params = tuple[jax.Array, ...]  # torch's parameters() order and shapes
+Params = tuple[jax.Array, ...]  # torch's parameters() order; shapes in the port's Layout
 State = tuple[Params, Any]  # (params, optax optimizer state; () for the hand-written update)
 Forward = Callable[[Params, jax.Array], jax.Array]
 TrainStep = Callable[[State, jax.Array, jax.Array, jax.Array], tuple[State, jax.Array]]
 Parts = tuple[Forward, TrainStep, optax.GradientTransformation | None]  # None: by hand
-CONV_DIMS = ("NCHW", "OIHW", "NCHW")  # torch's layouts, kept explicitly
 
 
 @dataclass(frozen=True)
 class JaxProgram:
     """One workload in JAX: its initial parameters, its fixed batch and two pure functions.
 
-    ``forward(params, x)``: eval mode (no dropout), ``x (B, ...)`` -> ``(B, n_out)``.
+    ``forward(params, x)``: eval mode (no dropout), ``x (B, ...)`` -> ``(B, n_out)``; ``params``
+    and ``x`` in the port's ``layout``.
     ``train_step(state, x, y, key)`` -> ``(state, loss ())``: one update, pure; ``key`` draws
     the dropout mask (unused by the MLPs). ``batch`` is ``(x, y)``: the MLPs' ``x (B, I)``,
-    ``y (B, O)`` float32; the CNN's ``x (B, 1, 28, 28)`` float32, ``y (B,)`` int32 labels
+    ``y (B, O)`` float32; the CNN's ``x (B, 28, 28, 1)`` float32, ``y (B,)`` int32 labels
     (int64 with ``jax_enable_x64``); ``tensor_ops``' ``x (n, n)``, ``y (n,)``. ``section`` is
     the notes' heading, the workload's own. ``precision`` is ``(matmul, conv)``, as given to
     ``port``.
@@ -54,6 +56,7 @@ class JaxProgram:
     train_step: TrainStep
     optimizer: optax.GradientTransformation | None  # None: the hand-derived SGD update
     precision: tuple[str, str]
+    layout: Layout = TORCH_LAYOUT
 
     def init_state(self) -> State:
         """``(params, opt_state)`` before the first step."""
@@ -61,8 +64,8 @@ class JaxProgram:
         return self.params, opt_state
 
     def params_in_torch_order(self, state: State) -> list[np.ndarray]:
-        """The parameters of ``state`` as numpy arrays, in torch's order and shapes."""
-        return [np.asarray(p) for p in state[0]]
+        """The parameters of ``state`` as numpy arrays, in torch's order, shapes and layouts."""
+        return [self.layout.to_torch(i, np.asarray(p)) for i, p in enumerate(state[0])]
 
 
 def _dense(x: jax.Array, w: jax.Array, b: jax.Array, prec: str) -> jax.Array:
@@ -71,16 +74,16 @@ def _dense(x: jax.Array, w: jax.Array, b: jax.Array, prec: str) -> jax.Array:
 
 
 def _conv(x: jax.Array, w: jax.Array, b: jax.Array, prec: str) -> jax.Array:
-    """``nn.Conv2d(3x3, stride 1, padding 1)``: ``x (B, I, H, W)``, ``w (O, I, 3, 3)``,
-    ``b (O,)`` -> ``(B, O, H, W)``."""
+    """``nn.Conv2d(3x3, stride 1, padding 1)`` channels-last: ``x (B, H, W, I)``,
+    ``w (3, 3, I, O)``, ``b (O,)`` -> ``(B, H, W, O)``."""
     out = lax.conv_general_dilated(x, w, (1, 1), ((1, 1), (1, 1)),
                                    dimension_numbers=CONV_DIMS, precision=prec)
-    return out + b[None, :, None, None]
+    return out + b
 
 
 def _max_pool2(x: jax.Array) -> jax.Array:
-    """``nn.MaxPool2d(2, stride 2)``: ``(B, C, H, W)`` -> ``(B, C, H // 2, W // 2)``."""
-    return lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+    """``nn.MaxPool2d(2, stride 2)`` channels-last: ``(B, H, W, C)`` -> ``(B, H//2, W//2, C)``."""
+    return lax.reduce_window(x, -jnp.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
 
 
 def dropout(h: jax.Array, rate: float, key: jax.Array | None) -> jax.Array:
@@ -109,14 +112,15 @@ def sequential_forward(params: Params, x: jax.Array, prec: str) -> jax.Array:
 
 def cnn_forward(params: Params, x: jax.Array, prec: tuple[str, str], rate: float = 0.0,
                 key: jax.Array | None = None) -> jax.Array:
-    """``MnistNet``: ``x (B, 1, 28, 28)`` -> logits ``(B, 10)``; params ``(c1w (64, 1, 3, 3),
-    c1b, c2w (128, 64, 3, 3), c2b, d1w (1024, 25088), d1b, d2w (10, 1024), d2b)``. Dropout
-    with ``rate`` only when ``key`` is given (train mode)."""
+    """``MnistNet`` channels-last (``channels_last_cnn``): ``x (B, 28, 28, 1)`` -> logits
+    ``(B, 10)``; params ``(c1w (3, 3, 1, 64), c1b, c2w (3, 3, 64, 128), c2b, d1w (1024, 25088)
+    in (H, W, C) column order, d1b, d2w (10, 1024), d2b)``. Dropout with ``rate`` only when
+    ``key`` is given (train mode)."""
     c1w, c1b, c2w, c2b, d1w, d1b, d2w, d2b = params
     mm, conv = prec
-    h = jax.nn.relu(_conv(x, c1w, c1b, conv))  # (B, 64, 28, 28)
-    h = _max_pool2(jax.nn.relu(_conv(h, c2w, c2b, conv)))  # (B, 128, 14, 14)
-    h = h.reshape(h.shape[0], 14 * 14 * 128)  # (B, 25088), C, H, W order like torch
+    h = jax.nn.relu(_conv(x, c1w, c1b, conv))  # (B, 28, 28, 64)
+    h = _max_pool2(jax.nn.relu(_conv(h, c2w, c2b, conv)))  # (B, 14, 14, 128)
+    h = h.reshape(h.shape[0], 14 * 14 * 128)  # (B, 25088), H, W, C order: d1w's columns
     h = dropout(jax.nn.relu(_dense(h, d1w, d1b, mm)), rate, key)  # (B, 1024)
     return _dense(h, d2w, d2b, mm)  # (B, 10)
 
@@ -212,6 +216,9 @@ def mnist_cnn_port(work: Workload, prec: tuple[str, str]) -> Parts:
     return forward, grad_train_step(xent, opt), opt
 
 
+LAYOUTS = {mnist_cnn_port: channels_last_cnn}  # a port not named here keeps torch's layouts
+
+
 def tensor_ops_forward(params: Params, a: jax.Array, prec: str) -> jax.Array:
     """``models.tensor_ops.TensorOps``: ``a (n, n)``, params ``(b (n, n), w (n, 16),
     v (16,))`` -> ``(n,)``; the same chain, op for op."""
@@ -251,19 +258,26 @@ def port(work: Workload, device: jax.Device | None = None,
          precision: tuple[str, str] = ("highest", "highest")) -> JaxProgram:
     """The JAX program of ``work``, from its current weights, batch, lr and dropout rate.
 
-    Arrays are copied through numpy (their torch dtype; float64 needs ``jax_enable_x64``) and
-    placed on ``device`` (None: JAX's default). ``precision`` is the ``(matmul, conv)``
+    Arrays are copied through numpy (their torch dtype; float64 needs ``jax_enable_x64``),
+    converted to the port's ``Layout`` (``LAYOUTS``) and placed on ``device`` (None: JAX's
+    default). ``precision`` is the ``(matmul, conv)``
     precision of float32 products ("highest": full float32; "default" allows TF32 on GPUs).
     Raises ``NotImplementedError`` (the runner's ``unsupported``) with
     ``Workload.missing_port``'s reason for a workload whose ``jax_port`` is ``None``.
     """
-    def put(t: Any) -> jax.Array:
-        return jax.device_put(t.detach().cpu().numpy(), device)
-
     make = type(work).jax_port()
     if make is None:
         raise NotImplementedError(type(work).missing_port("jax"))
     forward, step, opt = make(work, precision)
-    params = tuple(put(p) for p in work.module.parameters())
-    batch = (put(work.batch[0]), put(work.batch[1]))
-    return JaxProgram(work.name, work.section, params, batch, forward, step, opt, precision)
+    layout = LAYOUTS.get(make, lambda: TORCH_LAYOUT)()
+    params = tuple(jax.device_put(layout.to_port(i, numpy(p)), device)
+                   for i, p in enumerate(work.module.parameters()))
+    batch = (jax.device_put(layout.x(numpy(work.batch[0])), device),
+             jax.device_put(numpy(work.batch[1]), device))
+    return JaxProgram(work.name, work.section, params, batch, forward, step, opt, precision,
+                      layout)
+
+
+def numpy(t: Any) -> np.ndarray:
+    """A torch tensor (any device) as a numpy array of its dtype, detached."""
+    return t.detach().cpu().numpy()

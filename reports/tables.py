@@ -158,7 +158,8 @@ def failures_table(df: pd.DataFrame) -> Table:
     idx = metrics.case_index(df)
     tidy = bad[[*idx, "backend", "status", "error"]]
     shown = tidy.astype(object).fillna(MISSING)
-    note = ("Cases that produced no valid number: failed, unsupported, mismatch or timeout. "
+    note = ("Cases that produced no valid number: failed, unsupported, mismatch, timeout or "
+            "eager_fallback (a compiled frame passed Dynamo's recompile limit and ran eager). "
             "A note on an ok case (e.g. what fullgraph=True says) is not listed here.")
     return Table("not_ok", "Cases without a valid number", note, shown, tidy)
 

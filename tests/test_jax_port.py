@@ -4,8 +4,13 @@ forward, one update, and the ``jax_eager`` / ``jax_jit`` backends over three ste
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import os
+import subprocess
+import sys
 import types
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -15,9 +20,17 @@ import torch
 from torch import nn
 
 from bench.backends.base import Unsupported
-from bench.backends.jax_backends import JaxEager, JaxJit, jax_device
+from bench.backends.jax_backends import (
+    JaxEager,
+    JaxJit,
+    jax_device,
+    jax_thread_env,
+    match_torch_threads,
+)
+from bench.meta import THREAD_ENV, collect_meta
 from bench.schema import SCENARIOS
 from models import WORKLOADS, Workload, build_workload, trainable_workloads
+from models.jax_layout import channels_last_cnn
 from models.jax_port import dropout, dropout_rate, port
 from models.mlp import SequentialSGD
 from tests.conftest import TINY
@@ -147,3 +160,87 @@ def test_cuda_without_a_jax_gpu_is_unsupported():
     work = types.SimpleNamespace(cfg=dataclasses.replace(TINY, device="cuda"))
     with pytest.raises(Unsupported, match="no gpu device"):
         jax_device(work)
+
+
+def test_the_cnn_runs_channels_last_in_jax_with_torch_layouts_at_the_edges():
+    """Weights HWIO and the batch NHWC, converted once at copy time; the step transposes no
+    image; parameters come back in torch's layouts, exactly."""
+    work = fresh("mnist_cnn")
+    program = port(work, CPU)
+    assert program.batch[0].shape == (4, 28, 28, 1)
+    assert [p.shape for p in program.params[:4:2]] == [(3, 3, 1, 64), (3, 3, 64, 128)]
+    torch_params = numpy64(work.module.parameters())
+    back = program.params_in_torch_order(program.init_state())
+    assert all(np.array_equal(b, t) for b, t in zip(back, torch_params, strict=True))
+    jaxpr = jax.make_jaxpr(program.forward)(program.params, program.batch[0]).jaxpr
+    assert [e.params["dimension_numbers"].lhs_spec for e in jaxpr.eqns
+            if e.primitive.name == "conv_general_dilated"] == [(0, 3, 1, 2)] * 2  # NHWC
+    assert all(e.invars[0].aval.ndim < 4 for e in jaxpr.eqns if e.primitive.name == "transpose")
+
+
+def test_the_flatten_order_of_the_nhwc_port_is_torchs():
+    """The first Linear on the port's (H, W, C) flatten, its columns reordered at copy time,
+    gives what torch's Linear gives on its (C, H, W) flatten."""
+    layout = channels_last_cnn()
+    h = np.random.default_rng(0).standard_normal((2, 128, 14, 14))  # torch's NCHW activation
+    w = np.random.default_rng(1).standard_normal((5, 14 * 14 * 128))  # (out, in)
+    nhwc = h.transpose(0, 2, 3, 1).reshape(2, -1)
+    np.testing.assert_allclose(nhwc @ layout.to_port(4, w).T, h.reshape(2, -1) @ w.T, rtol=1e-12)
+    np.testing.assert_array_equal(layout.to_torch(4, layout.to_port(4, w)), w)
+
+
+def test_a_new_cnn_batch_is_converted_once_outside_the_step():
+    """``call`` on a torch batch of another size (the batch-size sequences' way) gives torch's
+    logits: the NHWC copy is made when the batch reaches JAX, and reused."""
+    work = fresh("mnist_cnn")
+    x = work.make_batch(2)[0]
+    with torch.no_grad():
+        ref = numpy64([work.module.eval()(x)])
+    infer = JaxJit().prepare(work, SCENARIOS["infer"])
+    infer.step()  # the fixed batch of 4, already NHWC
+    assert rel([infer.call(x)], ref) <= 1e-5 and rel([infer.call(x)], ref) <= 1e-5
+    assert infer.counters()["recompiles"] == 1  # batch 4, then 2: one retrace, not two
+
+
+def test_jax_thread_env_matches_torchs_count():
+    one = jax_thread_env(1, "--a=1 --xla_cpu_multi_thread_eigen=true")
+    assert one == {"PJRT_NPROC": "1", "XLA_FLAGS": "--a=1 --xla_cpu_multi_thread_eigen=false"}
+    assert jax_thread_env(3, one["XLA_FLAGS"]) == {"PJRT_NPROC": "3", "XLA_FLAGS": "--a=1"}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc")
+def test_jax_takes_the_thread_count_given_before_it_starts():
+    """In a fresh process: one thread given before JAX starts -> one XLA Eigen thread."""
+    code = ("import os, json, jax; from bench.backends.jax_backends import match_torch_threads;"
+            "given = match_torch_threads(1); jax.jit(lambda x: x @ x)(jax.numpy.ones((64, 64)));"
+            "d = '/proc/self/task'; names = [open(f'{d}/{t}/comm').read() for t in os.listdir(d)];"
+            "print(json.dumps([given, sum('XLAEigen' in n for n in names)]))")
+    env = {k: v for k, v in os.environ.items() if k not in ("PJRT_NPROC", "NPROC", "XLA_FLAGS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=Path(__file__).resolve().parent.parent, timeout=120, check=True)
+    given, eigen_threads = json.loads(out.stdout.splitlines()[-1])
+    assert given == {"threads": 1, "applied": True, "PJRT_NPROC": "1",
+                     "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false"}
+    assert eigen_threads == 1
+
+
+def test_a_thread_count_too_late_for_jax_is_warned_not_applied(monkeypatch):
+    jax.devices()  # started, as in this module
+    monkeypatch.setenv("PJRT_NPROC", "2")
+    monkeypatch.setenv("XLA_FLAGS", "")
+    with pytest.warns(RuntimeWarning, match="cannot take torch's 3 now: its cases run on 2"):
+        given = match_torch_threads(3)
+    assert given == {"threads": 2, "applied": False, "PJRT_NPROC": "2", "XLA_FLAGS": ""}
+    assert os.environ["PJRT_NPROC"] == "2"
+
+
+def test_meta_records_torch_and_jax_threads_and_their_environment(monkeypatch):
+    monkeypatch.setenv("PJRT_NPROC", "2")
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    meta = collect_meta("cpu", 2, "quick", 3, roofline={}, shard="1/1", isolation="in-process")
+    assert meta["threads"] == meta["torch_threads"]["intra_op"] == 2
+    assert meta["torch_threads"]["inter_op"] == torch.get_num_interop_threads()
+    assert meta["jax_threads"]["threads"] == 2 and meta["jax_threads"]["PJRT_NPROC"] == "2"
+    assert list(meta["thread_env"]) == list(THREAD_ENV)
+    assert meta["thread_env"]["OMP_NUM_THREADS"] == "2"
+    assert json.loads(json.dumps(meta)) == meta  # all of it fits in meta.json

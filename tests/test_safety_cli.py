@@ -138,7 +138,7 @@ def test_reproduce_on_bad_mnist_files_is_one_line_before_training(name, offset, 
         monkeypatch.setattr(bench.notes.reproduce, step, lambda *a: pytest.fail("trained"))
     assert main(["reproduce", "--data-root", str(tmp_path)]) == 2
     msg = one_error(capsys)
-    assert str(path) in msg and (says is None or msg.endswith(says))
+    assert str(path) in msg and (says is None or f"{says}; re-fetch it: " in msg)
     assert run_fake(tmp_path / "run", "--data-root", str(tmp_path)) == 2
     assert one_error(capsys) == msg and not (tmp_path / "run").exists()
 
@@ -149,8 +149,10 @@ def test_labels_for_other_images_are_one_line(tmp_path, capsys):
     data = labels.read_bytes()
     labels.write_bytes(data[:4] + (999).to_bytes(4, "big") + data[8 : 8 + 999])
     assert main(["reproduce", "--workload", "mnist_cnn", "--data-root", str(tmp_path)]) == 2
-    assert one_error(capsys) == (f"MNIST files disagree: {labels} holds 999 labels for 1000 "
-                                 f"images in {raw / 't10k-images-idx3-ubyte'}")
+    assert one_error(capsys) == (f"MNIST file partial: {labels} holds 999 samples, "
+                                 f"torchvision's MNIST has 10000; re-fetch it: torchvision."
+                                 f"datasets.MNIST({str(tmp_path)!r}, download=True) on a "
+                                 "machine with internet")
 
 
 # --- names ---------------------------------------------------------------------------------

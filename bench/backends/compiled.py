@@ -1,7 +1,9 @@
 """``compile*``: ``torch.compile`` (TorchDynamo + Inductor) of the whole step: for a training
 scenario the workload's ``train_step`` (forward, loss, ``backward()`` and the optimizer
-update); for ``infer`` the no-grad forward. Graph breaks and recompiles are read from Dynamo's
-counters (``torch._dynamo.utils.counters``) and recorded per case.
+update); for ``infer`` the no-grad forward. Graph breaks, recompiles, graphs and the breaks'
+reasons are read from Dynamo's counters (``torch._dynamo.utils.counters``) and recorded per
+case; a case where a frame passed Dynamo's recompile limit (and so ran eager from then on,
+silently) is recorded as ``eager_fallback``, with the limit in force in its ``error``.
 
 Modes (https://pytorch.org/docs/stable/generated/torch.compile.html): ``compile`` default,
 ``compile_reduce_overhead`` (CUDA graphs on a GPU), ``compile_max_autotune``
@@ -13,6 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
+import re
+from collections import Counter
+from pathlib import Path
 
 import torch
 from torch._dynamo.utils import calculate_time_spent, counters
@@ -40,10 +46,104 @@ def compile_phases() -> str:
     return f"dynamo={dynamo:.2f}s backend={backend:.2f}s"
 
 
+def break_reasons() -> str:
+    """Dynamo's graph breaks since the last reset by reason: the first line of each reason
+    (``counters["graph_break"]``'s keys), equal first lines merged, most frequent first, as
+    ``"2x: Unsupported Tensor.item() call ...; 1x: ..."``; ``"none"`` when it counted none.
+    Breaks are counted while tracing, so a frame traced again (a recompile) counts again."""
+    lines: Counter[str] = Counter()
+    for reason, n in counters["graph_break"].items():
+        lines[one_line(reason)] += n
+    return "; ".join(f"{n}x: {line}" for line, n in lines.most_common()) or "none"
+
+
+# The gb_type of the Unsupported Dynamo raises, and counts in counters["unimplemented"], when
+# a frame would compile past torch._dynamo.config.recompile_limit (default 8 per frame) or
+# accumulated_recompile_limit (256): the frame then runs eager, silently (torch 2.14,
+# torch/_dynamo/convert_frame.py; the page its message cites: https://docs.pytorch.org/docs/
+# main/user_guide/torch_compiler/compile/programming_model.recompilation.html).
+LIMIT_HIT = "Dynamo recompile limit exceeded"
+
+
+class _LimitWarnings(logging.Handler):
+    """Keeps the function named by each "torch._dynamo hit config.<limit>" warning Dynamo
+    logs as a frame passes its limit (its third argument, ``'name' (file:line)``), as
+    ``name at file.py:line``; ``reset_dynamo`` empties it. Silent logging only loses names."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.functions: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if str(record.msg).startswith("torch._dynamo hit config.") and len(args) > 2:
+            where = re.fullmatch(r"'(\w+)' \((.*):(\d+)\)", str(args[2]))
+            self.functions.append(f"{where[1]} at {Path(where[2]).name}:{where[3]}" if where
+                                  else str(args[2]))
+
+
+LIMIT_WARNINGS = _LimitWarnings()
+logging.getLogger("torch._dynamo.convert_frame").addHandler(LIMIT_WARNINGS)
+
+
+def recompile_limit_hits() -> list[str]:
+    """One ``"recompile_limit=8"`` (or ``"accumulated_recompile_limit=256"``: the limit's
+    name and the value in force, from Dynamo's message) per frame that passed its recompile
+    limit since the last reset and so runs eager from then on; empty when none did."""
+    hits = []
+    for reason, n in counters["unimplemented"].items():
+        if reason.startswith(LIMIT_HIT):
+            kind = re.search(r"Limit type: (\w+)", reason)
+            name = kind.group(1) if kind else "recompile_limit"
+            value = re.search(r"currently set to (\d+)", reason)
+            limit = value.group(1) if value else getattr(torch._dynamo.config, name)
+            hits += [f"{name}={limit}"] * n
+    return hits
+
+
+def case_counts(first: tuple[int, int]) -> dict[str, object]:
+    """A case's graph columns from Dynamo's counters since the case's reset (``first``:
+    ``dynamo_counts()`` after its first call): ``graph_breaks`` met tracing the first call,
+    ``recompiles`` (graphs made after it), ``graphs`` and ``break_reasons`` over every step,
+    ``compile_phases``; and where a frame passed its recompile limit, status
+    ``eager_fallback`` with the limit (and the frame's function, where Dynamo logged it) in
+    ``error``."""
+    graphs = counters["stats"]["unique_graphs"]
+    found: dict[str, object] = {"graph_breaks": first[0], "recompiles": graphs - first[1],
+                                "graphs": graphs, "break_reasons": break_reasons(),
+                                "compile_phases": compile_phases()}
+    if hits := recompile_limit_hits():
+        again = graphs - first[1]
+        functions = list(dict.fromkeys(LIMIT_WARNINGS.functions))
+        named = f" ({', '.join(functions)})" if functions else ""
+        what = (f"{', '.join(dict.fromkeys(hits))} hit by {len(hits)} frame"
+                f"{'s' * (len(hits) > 1)}{named} after {again} recompile{'s' * (again != 1)}")
+        if functions and len(functions) == len(hits) and all(map(_print_frame, functions)):
+            found["error"] = f"{what}: the print frame runs eager, the step's graphs stay compiled"
+        else:
+            found.update(status="eager_fallback",
+                         error=f"eager_fallback: {what}; the rest ran eager")
+    return found
+
+
+# The frame Dynamo resumes into after the notes' debug step breaks at ``loss.item()``
+# (``Workload.debug_step``): it prints the float and returns the loss, no tensor work, and is
+# compiled again for each new loss value (the float is specialized) until the limit, after
+# which it runs eager - what a user compiling the notes' loop gets. Such a hit is recorded in
+# ``error``; the row stays ``ok``. A frame Dynamo did not name is taken as work that fell back.
+PRINT_FRAME = "torch_dynamo_resume_in_debug_step_at_"
+
+
+def _print_frame(function: str) -> bool:
+    """Whether ``function`` (``"name at file.py:line"``) is the debug step's print frame."""
+    return function.startswith(PRINT_FRAME)
+
+
 def reset_dynamo() -> None:
     """Forget every compiled frame and counter: each case starts from a cold Dynamo."""
     torch._dynamo.reset()
     counters.clear()
+    LIMIT_WARNINGS.functions.clear()
 
 
 class Compile(BackendBase):
@@ -61,10 +161,10 @@ class Compile(BackendBase):
         mode = self.cpu_mode if work.cfg.device == "cpu" and self.cpu_mode else self.mode
         compiled = torch.compile(fn, mode=mode, dynamic=self.dynamic)
         after_first: list[tuple[int, int]] = []
-        graphs = work.cfg.device == "cuda" and mode in ("reduce-overhead", "max-autotune")
+        cudagraphs = work.cfg.device == "cuda" and mode in ("reduce-overhead", "max-autotune")
 
         def call(*batch):
-            if graphs:  # a new iteration: CUDA graph outputs of the last one may be reused
+            if cudagraphs:  # a new iteration: CUDA graph outputs of the last one may be reused
                 torch.compiler.cudagraph_mark_step_begin()
             out = compiled(*batch)
             if not after_first:
@@ -72,13 +172,10 @@ class Compile(BackendBase):
             return out
 
         def case_counters() -> dict[str, object]:
-            breaks, graphs = after_first[0]
-            found: dict[str, object] = {"graph_breaks": breaks,
-                                        "recompiles": dynamo_counts()[1] - graphs,
-                                        "compile_phases": compile_phases()}
-            if scenario.prints:
-                found["error"] = fullgraph_error(type(work)(work.cfg), scenario, mode,
-                                                 self.dynamic)
+            found = case_counts(after_first[0] if after_first else dynamo_counts())
+            if scenario.prints:  # after case_counts: this resets Dynamo
+                note = fullgraph_error(type(work)(work.cfg), scenario, mode, self.dynamic)
+                found["error"] = f"{found['error']}; {note}" if "error" in found else note
             return found
 
         return Prepared(step=lambda: call(*args), params=torch_params(work),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ import torch
 from bench.backends.base import BackendBase, Prepared, Unsupported
 from bench.schema import Scenario
 from models import Workload
+from models.jax_layout import TORCH_LAYOUT, Layout
 from models.jax_port import JaxProgram, State, TrainStep, port
 
 # JAX takes 75% of a GPU's memory when it first touches it, starving the torch backends that
@@ -47,6 +49,53 @@ def jax_compile_phases(since: int) -> str:
     for phase, secs in _PHASE_EVENTS[since:]:
         total[phase] += secs
     return " ".join(f"{phase}={secs:.3f}s" for phase, secs in total.items())
+
+
+# XLA's CPU client sizes its thread pools (the intra-op "XLAEigen" pool among them) once, when JAX
+# starts its backends: from PJRT_NPROC, else NPROC, else the cores this process may run on
+# (XLA's DefaultThreadPoolSize, xla/pjrt/utils.cc). XLA_FLAGS' --xla_cpu_multi_thread_eigen=false
+# makes its Eigen matmuls and convolutions single-threaded (parsed once too). The folklore flag
+# "intra_op_parallelism_threads" is TensorFlow's, not XLA's, and is not used.
+SINGLE_THREAD_FLAG = "--xla_cpu_multi_thread_eigen=false"
+
+
+def jax_thread_env(threads: int, xla_flags: str = "") -> dict[str, str]:
+    """The environment that gives XLA's CPU client ``threads`` (>= 1) threads, torch's intra-op
+    count: ``PJRT_NPROC``, and ``XLA_FLAGS`` (``xla_flags`` with any ``xla_cpu_multi_thread_eigen``
+    setting replaced: ``SINGLE_THREAD_FLAG`` for one thread, none otherwise)."""
+    kept = [f for f in xla_flags.split() if not f.startswith("--xla_cpu_multi_thread_eigen")]
+    return {"PJRT_NPROC": str(threads),
+            "XLA_FLAGS": " ".join(kept + ([SINGLE_THREAD_FLAG] if threads == 1 else []))}
+
+
+def jax_pool_threads() -> int:
+    """The threads XLA's CPU client has taken (or will take, before it starts): ``PJRT_NPROC``,
+    else ``NPROC``, else the cores this process may run on, as XLA reads them."""
+    for name in ("PJRT_NPROC", "NPROC"):
+        if os.environ.get(name, "").strip().isdigit():
+            return int(os.environ[name])
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def match_torch_threads(threads: int | None = None) -> dict[str, Any]:
+    """Gives JAX's CPU backend ``threads`` threads (None: ``torch.get_num_threads()``, which the
+    run sets to ``--threads``) by setting ``jax_thread_env`` in ``os.environ``, which takes effect
+    only if JAX has not started its backends yet. Once started, its count is fixed: a different
+    one is not applied but warned about in one line (``RuntimeWarning``; a case's warnings are
+    recorded). Returns what JAX was given, for ``meta.json``: ``{"threads": the count JAX runs
+    with, "applied": whether the env was set now, "PJRT_NPROC", "XLA_FLAGS"}``."""
+    threads = threads or torch.get_num_threads()
+    from jax._src import xla_bridge  # JAX's own record of whether its backends have started
+
+    started = getattr(xla_bridge, "backends_are_initialized", lambda: True)()
+    if not started:
+        os.environ.update(jax_thread_env(threads, os.environ.get("XLA_FLAGS", "")))
+    elif jax_pool_threads() != threads:
+        warnings.warn(f"JAX's CPU backend started earlier with {jax_pool_threads()} thread(s) "
+                      f"and cannot take torch's {threads} now: its cases run on "
+                      f"{jax_pool_threads()}", RuntimeWarning, stacklevel=2)
+    return {"threads": jax_pool_threads(), "applied": not started,
+            **{k: os.environ.get(k) for k in ("PJRT_NPROC", "XLA_FLAGS")}}
 
 
 def jax_device(work: Workload) -> jax.Device:
@@ -132,9 +181,10 @@ class _JaxBackend(BackendBase):
         raise NotImplementedError
 
     def prepare(self, work: Workload, scenario: Scenario) -> Prepared:
+        match_torch_threads()  # before jax_device starts JAX's backends, if nothing has yet
         device = jax_device(work)
         program = port(work, device, torch_precision(device))
-        moved = on_device(device)
+        moved = on_device(device, program.layout)
         if not scenario.trains:
             forward, counters = self.wrap(program.forward, ())
             params = program.params
@@ -151,7 +201,7 @@ class _JaxBackend(BackendBase):
         run = _Run(fn, program, device, work.cfg.seed)
 
         def call(x: Any, y: Any) -> jax.Array:
-            loss = run.step_on(moved(x), moved(y))
+            loss = run.step_on(moved(x), moved(y, is_input=False))
             if scenario.prints:  # the notes print the loss every step: a host sync
                 print(f"Loss:{float(loss):.4f}")
             return loss
@@ -160,16 +210,20 @@ class _JaxBackend(BackendBase):
                         counters=counters, call=call)
 
 
-def on_device(device: jax.Device) -> Callable[[Any], jax.Array]:
-    """Converts a torch tensor to a JAX array on ``device`` once (remembered by identity, so
-    a batch fed again costs no copy); JAX arrays pass through."""
+def on_device(device: jax.Device, layout: Layout = TORCH_LAYOUT) -> Callable[..., jax.Array]:
+    """``moved(t, is_input=True)``: a torch tensor as a JAX array on ``device``, converted once
+    (remembered by identity, so a batch fed again costs no copy); an input (``is_input``) also
+    to the port's ``layout`` (the CNN's ``(B, 1, 28, 28)`` to ``(B, 28, 28, 1)``), outside the
+    step, never inside it; labels and targets (``is_input=False``) as they are. JAX arrays
+    pass through."""
     seen: dict[int, tuple[Any, jax.Array]] = {}
 
-    def moved(x: Any) -> jax.Array:
+    def moved(x: Any, is_input: bool = True) -> jax.Array:
         if not isinstance(x, torch.Tensor):
             return x
         if id(x) not in seen:
-            seen[id(x)] = (x, jax.device_put(x.detach().cpu().numpy(), device))
+            a = x.detach().cpu().numpy()
+            seen[id(x)] = (x, jax.device_put(layout.x(a) if is_input else a, device))
         return seen[id(x)][1]
 
     return moved
