@@ -27,7 +27,7 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", warmup_steps=3, min_run_time_s=0.3, max_run_time_s=3.0,
+    "quick": Profile("quick", warmup_steps=3, min_run_time_s=0.3, max_run_time_s=2.0,
                      ci_halfwidth=0.02, case_timeout_s=600.0, warm_compile=False,
                      in_process=True, rounds=3, cross_check=0),
     "full": Profile("full", warmup_steps=10, min_run_time_s=2.0, max_run_time_s=30.0,
