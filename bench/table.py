@@ -63,6 +63,9 @@ def disturbance_warning(df: pd.DataFrame) -> str | None:
         return None
     timed = int(df["disturbed"].notna().sum())
     worst = hit["other_cpu_cores"].max()
+    steal = hit["steal_fraction"].max() if "steal_fraction" in hit else float("nan")
+    stole = f" or the hypervisor stole up to {steal:.0%} of the CPU time" if steal > 0 else ""
     return (f"warning: the machine was busy: {len(hit)} of {timed} timed cases were measured "
-            f"while other processes used up to {worst:.2f} cores (column disturbed); their "
-            "speedups are not to be trusted - rerun them on a quiet machine")
+            f"while other processes used up to {worst:.2f} cores{stole} (columns disturbed, "
+            "other_cpu_cores, steal_fraction); their speedups are not to be trusted - rerun "
+            "them on a quiet machine")

@@ -41,3 +41,17 @@ def test_the_rounds_speedup_and_its_interval_are_shown():
            "speedup": 1.21, "speedup_ci_low": 1.1, "speedup_ci_high": 1.33, "error": None}
     line = summary_table(pd.DataFrame([row])).splitlines()[1].split()
     assert line[-2:] == ["1.21", "1.1-1.33x"]  # the rounds' geometric mean, its t interval
+
+
+def test_the_busy_warning_names_steal_time_when_the_hypervisor_took_it():
+    import pandas as pd
+
+    from bench.table import disturbance_warning
+
+    df = pd.DataFrame({"disturbed": [1, 0], "other_cpu_cores": [0.02, 0.01],
+                       "steal_fraction": [0.07, 0.0]})
+    line = disturbance_warning(df)
+    assert line.startswith("warning: the machine was busy: 1 of 2 timed cases")
+    assert "other processes used up to 0.02 cores or the hypervisor stole up to 7%" in line
+    quiet_steal = disturbance_warning(df.assign(steal_fraction=[0.0, 0.0]))
+    assert "stole" not in quiet_steal and "up to 0.02 cores (columns" in quiet_steal
