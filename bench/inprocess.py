@@ -25,6 +25,7 @@ from bench.isolate import (
 )
 from bench.plant import maybe_sleep
 from bench.runner import References, refusal_of, run_case
+from bench.toolchain import warm_compiler
 
 
 class _CaseTimeout(BaseException):
@@ -91,44 +92,6 @@ def _alarm(timeout_s: float) -> Iterator[_Alarm]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _jax_one_op(device: str) -> None:
-    """Compile and run ``x * 2 + 1`` with ``jax.jit`` on ``device``."""
-    import jax
-
-    with jax.default_device(jax.devices("gpu" if device == "cuda" else "cpu")[0]):
-        jax.jit(lambda x: x * 2 + 1)(jax.numpy.ones(8)).block_until_ready()
-
-
-def _torch_one_op(device: str) -> None:
-    """Compile and run ``x * 2 + 1`` with ``torch.compile`` on ``device``, in a throwaway
-    cache."""
-    import torch
-
-    with fresh_torch_cache():
-        torch.compile(lambda x: x * 2 + 1)(torch.ones(8, device=device))
-        torch._dynamo.reset()
-
-
-COMPILE_ONE_OP = {"jax": _jax_one_op, "torch": _torch_one_op}  # by BackendInfo.framework
-_WARMED: set[str] = set()
-
-
-def _warm_compiler(case: Case) -> None:
-    """Once per process and framework, compile a one-op function on ``case.device``, so
-    that the first compiled case does not also pay what every later one is spared
-    (Inductor's imports and compile-worker start, JAX's backend start-up). The cases'
-    ``compile_s`` in-process therefore exclude that one-time cost. It runs inside the case's
-    timeout; one that the timeout cut short is tried again by the next case."""
-    backend = BACKENDS[case.backend]
-    if backend.framework in _WARMED or not backend.compiles:
-        return
-    try:
-        COMPILE_ONE_OP[backend.framework](case.device)
-    except Exception:  # best effort: a compiler that cannot run here fails in its case's row
-        pass
-    _WARMED.add(backend.framework)
-
-
 def run_in_process(case: Case, cfg: RunConfig, references: Path,
                    timeout_s: float) -> tuple[dict[str, Any], list[str]]:
     """Measure ``case`` in this process (``--isolation in-process``): no process start per
@@ -148,7 +111,7 @@ def run_in_process(case: Case, cfg: RunConfig, references: Path,
     warm_caches = filled(folder)
     try:
         with _alarm(timeout_s) as alarm:  # the compiler's warm-up counts against it too
-            _warm_compiler(case)
+            warm_compiler(case)
             if "jax" in sys.modules and not warm_caches:  # later rounds: JAX's stay warm
                 sys.modules["jax"].clear_caches()
             maybe_sleep(case.label)

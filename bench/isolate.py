@@ -37,13 +37,15 @@ from bench.backends.base import CASE_FOLDER_ENV
 from bench.case import Case, RunConfig
 from bench.errors import one_line
 from bench.runner import case_row, refusal_of, run_case
+from bench.toolchain import TOOLCHAIN_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def cache_env(folder: Path) -> dict[str, str]:
     """Environment that points every compile cache, and the temporary files of the case
-    (``TMPDIR``), at ``folder``; ``CASE_FOLDER_ENV`` names it for what a backend keeps for the
+    (``TMPDIR``), at ``folder``, and the compilers' start-up at the run's toolchain folder
+    (``bench.toolchain``); ``CASE_FOLDER_ENV`` names it for what a backend keeps for the
     case's later rounds (``export_aoti``'s package)."""
     return {
         CASE_FOLDER_ENV: str(folder),
@@ -51,6 +53,7 @@ def cache_env(folder: Path) -> dict[str, str]:
         "TORCHINDUCTOR_CACHE_DIR": str(folder / "inductor"),
         "TRITON_CACHE_DIR": str(folder / "triton"),
         "JAX_COMPILATION_CACHE_DIR": str(folder / "jax"),
+        TOOLCHAIN_ENV: str(scratch_root() / "toolchain"),
         "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
         "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),

@@ -6,7 +6,8 @@ interleaved, the device synchronized before every clock read
 
 Why not ``torch.utils.benchmark.Timer.timeit`` itself: it runs ``max(number // 100, 2)``
 untimed calls before every block, so a block of one 200 ms step cost three steps of wall
-time. The warm-up here is paid once per case (``Profile.warmup_steps``)."""
+time. The warm-up here is paid once per case (``Profile.warmup_steps``, the block-size probe
+included), and one untimed call before each block (``Profile.block_warmup``)."""
 
 from __future__ import annotations
 
@@ -67,14 +68,16 @@ def steady_state(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
 
 def _interleaved(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
                  profile: Profile) -> dict[str, StepStats]:
-    """``steady_state``'s loop, on the threads already set."""
-    for step in steps.values():
-        for _ in range(profile.warmup_steps):
-            step()
-    sync()
+    """``steady_state``'s loop, on the threads already set. Each step's warm-up is
+    ``profile.warmup_steps`` calls, the last of them the one-call probe that sizes its blocks
+    (a step of 0.5 s is not run a fourth time only to learn how long it takes)."""
     timers = {k: timeit.Timer(stmt="step()", globals={"step": f}, timer=synced_clock(sync))
               for k, f in steps.items()}
-    number = {k: _block_size(t, profile.block_s) for k, t in timers.items()}
+    number = {}
+    for k, step in steps.items():
+        for _ in range(profile.warmup_steps - 1):
+            step()
+        number[k] = _block_size(timers[k], profile.block_s)
     times: dict[str, list[float]] = {k: [] for k in steps}
     spent, start = 0.0, time.perf_counter()
     while True:

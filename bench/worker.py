@@ -64,11 +64,13 @@ def main(spec_path: str) -> int:
     from bench.plant import maybe_sleep
     from bench.precision import apply_precision
     from bench.runner import References, first_call_s, run_case
+    from bench.toolchain import warm_compiler
 
     case, cfg = Case(**spec["case"]), RunConfig.from_json(spec["run"])
     maybe_sleep(case.label)
     torch.set_num_threads(cfg.threads)
     apply_precision(cfg.tf32)
+    warm_compiler(case)  # the compilers' start-up: not the case's compile_s
     if spec.get("warm"):
         result = {"first_call_s": first_call_s(case, cfg)}
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+import torch
 
 from bench import parity, schema
 from bench.backends import BACKENDS, Unsupported, backend_infos, refusal
@@ -91,6 +92,30 @@ def test_reduce_overhead_is_refused_on_the_cpu_only():
     assert "CUDA graphs" in reason and "not timed twice" in reason
     assert refusal(backend, mlp, SCENARIOS["infer"], "cuda") is None
     assert refusal(BACKENDS["compile"], mlp, SCENARIOS["infer"], "cpu") is None
+
+
+@pytest.mark.parametrize("name,scenario", [("sequential_adam", "train"), ("mnist_cnn", "infer")])
+def test_max_autotune_generates_the_default_modes_code_on_the_cpu(name, scenario):
+    """The measurement behind ``compile_max_autotune``'s refusal on the CPU: the kernels and
+    wrapper Inductor writes are the default mode's, up to the graph's id and input asserts.
+    When a torch upgrade makes them differ, the backend is worth timing on the CPU again."""
+    import re
+
+    from torch._inductor.utils import run_and_get_code
+
+    def code(mode):
+        reset_dynamo()
+        fn, args = build_workload(name, TINY).step(SCENARIOS[scenario].mode)
+        _, written = run_and_get_code(torch.compile(fn, mode=mode), *args)
+        return [re.sub(r"# AOT ID: .*|.*assert_size_stride.*|.*assert_alignment.*", "", c)
+                for c in written]
+
+    default = code(None)
+    assert default and code("max-autotune-no-cudagraphs") == default
+    assert "max-autotune" in refusal(BACKENDS["compile_max_autotune"], WORKLOADS[name],
+                                     SCENARIOS[scenario], "cpu")
+    assert refusal(BACKENDS["compile_max_autotune"], WORKLOADS[name], SCENARIOS[scenario],
+                   "cuda") is None
 
 
 def test_jax_jit_reports_its_compile_phases():

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench import inprocess, isolate
+from bench import inprocess, isolate, toolchain
 from bench.case import Case, RunConfig
 from bench.matrix import run_matrix
 from bench.profiles import PROFILES
@@ -212,15 +212,15 @@ def test_an_interrupt_swallowed_inside_a_case_still_stops_the_run(tmp_path):
 
 # --- in-process timeout -----------------------------------------------------------------------
 def test_in_process_the_timeout_covers_the_compilers_warm_up(tmp_path, monkeypatch):
-    monkeypatch.setitem(inprocess.COMPILE_ONE_OP, "torch", lambda device: time.sleep(60))
-    monkeypatch.setattr(inprocess, "_WARMED", set())
+    monkeypatch.setitem(toolchain.COMPILE_ONE_OP, "torch", lambda device: time.sleep(60))
+    monkeypatch.setattr(toolchain, "_WARMED", set())
     cfg = RunConfig("warm-up", PROFILES["quick"], 1)
     start = time.monotonic()
     row, warns = inprocess.run_in_process(Case("manual_mlp", "infer", "compile", "cpu"), cfg,
                                         tmp_path, 1.0)
     assert time.monotonic() - start < 5  # about the timeout, not the 60 s warm-up
     assert row["status"] == "timeout" and row["error"] == "no result within 1 s"
-    assert warns == [] and inprocess._WARMED == set()  # cut short: the next case warms up again
+    assert warns == [] and toolchain._WARMED == set()  # cut short: the next case warms up again
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
@@ -229,9 +229,9 @@ def test_in_process_a_timeout_swallowed_on_its_way_still_ends_the_case(tmp_path,
                                                                         then_s):
     """The alarm lands in a gc callback during the warm-up; the case then hangs (60 s: the
     alarm goes off again) or ends at once (0 s: the row is a timeout all the same)."""
-    monkeypatch.setitem(inprocess.COMPILE_ONE_OP, "torch",
+    monkeypatch.setitem(toolchain.COMPILE_ONE_OP, "torch",
                         lambda device: (_swallowed(None, 2), time.sleep(then_s)))
-    monkeypatch.setattr(inprocess, "_WARMED", set())
+    monkeypatch.setattr(toolchain, "_WARMED", set())
     monkeypatch.setattr(isolate, "run_case", lambda case, cfg, refs: ({"status": "ok"}, []))
     cfg = RunConfig("swallowed", PROFILES["quick"], 1)
     start = time.monotonic()
