@@ -19,8 +19,9 @@ class Profile:
     warm_compile: bool = True  # also time a warm-cache first call in a second process
     in_process: bool = False  # default isolation: every case in the run's process
     min_blocks: int = 5  # never fewer timed blocks per step function
-    block_s: float = 0.01  # calls per block are chosen so that one block lasts about this
+    block_s: float = 0.04  # calls per block are chosen so that one block lasts about this
     block_warmup: int = 1  # untimed calls before each interleaved block (after a switch)
+    block_warmup_s: float = 0.02  # ... and untimed calls until this many seconds have passed
     disturbed_retries: int = 2  # a window disturbed by other processes is timed again
     rounds: int = 5  # independent rounds of the whole matrix, each in a shuffled order
     cross_check: int = 3  # cells timed again by torch.utils.benchmark (bench.crosscheck)

@@ -47,6 +47,16 @@ def _block_size(timer: timeit.Timer, target_s: float) -> int:
     return max(1, int(target_s / max(one, 1e-9)))
 
 
+def _settle(step: Callable[[], Any], calls: int, seconds: float) -> None:
+    """Untimed calls of ``step``: at least ``calls`` of them, and until ``seconds`` have
+    passed: after the other step ran, calls run slow for about 10-20 ms (its idle threads
+    spin; measured between torch's and JAX's thread pools in ``scripts/framework_switch.py``)."""
+    start, done = time.perf_counter(), 0
+    while done < calls or time.perf_counter() - start < seconds:
+        step()
+        done += 1
+
+
 def _narrow(times: list[float], halfwidth: float) -> bool:
     s = StepStats.of(times)
     return (s.ci_high_s - s.ci_low_s) / 2 <= halfwidth * s.median_s
@@ -82,8 +92,8 @@ def _interleaved(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
     spent, start = 0.0, time.perf_counter()
     while True:
         for k, timer in timers.items():
-            for _ in range(profile.block_warmup if len(steps) > 1 else 0):
-                steps[k]()  # untimed: the caches and threads the other step left are its own
+            if len(steps) > 1:  # untimed: the caches and threads the other step left are its own
+                _settle(steps[k], profile.block_warmup, profile.block_warmup_s)
             per_call = timer.timeit(number[k]) / number[k]
             times[k].append(per_call)
             spent += per_call * number[k]

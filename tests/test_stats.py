@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -82,3 +83,17 @@ def test_the_window_cap_counts_block_warm_ups():
     wall = time.perf_counter() - start
     assert 0.5 <= wall < 0.7
     assert all(4 <= s.repeats <= 8 for s in stats.values())
+
+
+def test_a_blocks_warm_up_lasts_its_calls_and_its_seconds():
+    """After a switch the other step's threads spin for 10-20 ms: a block's untimed warm-up
+    runs until both its call count and its seconds are reached."""
+    from bench.timing import _settle
+
+    calls: list[float] = []
+    start = time.perf_counter()
+    _settle(lambda: calls.append(time.sleep(0.001)), 1, 0.02)
+    assert time.perf_counter() - start >= 0.02 and 5 <= len(calls) <= 20
+    calls.clear()
+    _settle(lambda: calls.append(None), 3, 0.0)
+    assert len(calls) == 3
