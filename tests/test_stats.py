@@ -93,7 +93,7 @@ def test_a_blocks_warm_up_lasts_its_calls_and_its_seconds():
     calls: list[float] = []
     start = time.perf_counter()
     _settle(lambda: calls.append(time.sleep(0.001)), 1, 0.02)
-    assert time.perf_counter() - start >= 0.02 and 5 <= len(calls) <= 20
+    assert time.perf_counter() - start >= 0.02 and 2 <= len(calls) <= 21
     calls.clear()
     _settle(lambda: calls.append(None), 3, 0.0)
     assert len(calls) == 3
