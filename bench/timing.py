@@ -7,7 +7,7 @@ interleaved, the device synchronized before every clock read
 Why not ``torch.utils.benchmark.Timer.timeit`` itself: it runs ``max(number // 100, 2)``
 untimed calls before every block, so a block of one 200 ms step cost three steps of wall
 time. The warm-up here is paid once per case (``Profile.warmup_steps``, the block-size probe
-included), and one untimed call before each block (``Profile.block_warmup``)."""
+included), and untimed calls for at least ``Profile.block_warmup_s`` before each block."""
 
 from __future__ import annotations
 

@@ -145,3 +145,20 @@ def test_a_later_round_compiles_with_the_first_rounds_caches(tmp_path):
     second = run_isolated(case, replace(cfg, round=2), tmp_path, 300)[0]
     assert 0 <= second["compile_warm_s"] < first["compile_s"]
     assert not case_folder(case).exists() or not any(case_folder(case).iterdir())
+
+
+def test_the_compilers_warm_up_builds_in_the_runs_toolchain_folder(tmp_path, monkeypatch):
+    """Every case process starts its compilers in one folder for the whole run (where
+    Inductor's CPU-ISA probe is built once), never in the case's own cache folder, whose
+    compile stays cold; the parent points its workers there."""
+    from bench import toolchain
+    from bench.isolate import cache_env
+
+    monkeypatch.setenv(toolchain.TOOLCHAIN_ENV, str(tmp_path / "toolchain"))
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", str(tmp_path / "case"))
+    toolchain.COMPILE_ONE_OP["torch"]("cpu")
+    assert any((tmp_path / "toolchain").iterdir()) and not (tmp_path / "case").exists()
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "case")  # put back
+    env = cache_env(tmp_path / "a-case")
+    assert env[toolchain.TOOLCHAIN_ENV].endswith("toolchain")
+    assert env["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "a-case" / "inductor")
