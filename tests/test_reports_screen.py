@@ -176,9 +176,9 @@ def test_example_crossings_are_the_tables_break_even(example):
                           "break-even steps"]
         labels = sorted(a.get_text() for a in ax.texts if isinstance(a, Annotation))
         assert labels == sorted(s for s in steps if s not in ("-", "never")), workload
-    cnn = panels[4]  # compile_static pays off after 97 steps in both (the verdict table's)
+    cnn = panels[4]  # compile pays off after 125 steps in both (the verdict table's)
     assert cnn.get_title() == "cpu / mnist_cnn"
-    assert "97" in [a.get_text() for a in cnn.texts]
+    assert "125" in [a.get_text() for a in cnn.texts]
 
 
 def test_example_plot_labels_apart_with_one_legend(example):
