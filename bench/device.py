@@ -74,7 +74,8 @@ def peak_memory_bytes(device: str, framework: str = "torch", rss: RssPeak | None
     """The process's peak memory so far, in bytes: on CUDA ``torch.cuda.max_memory_allocated``
     (for a backend whose ``framework`` is "jax", JAX's own
     ``memory_stats()["peak_bytes_in_use"]``, which torch cannot see); on the CPU the peak
-    resident set size ``rss`` has sampled (or the RSS now). A case reports the rise of this
+    resident set size ``rss`` has sampled, or the RSS now if higher (or no ``rss``; ``rss``
+    may still be sampling: a read so far). A case reports the rise of this
     over its value before the workload was built."""
     if device == "cuda" and framework == "jax":
         import jax
@@ -82,11 +83,21 @@ def peak_memory_bytes(device: str, framework: str = "torch", rss: RssPeak | None
         return int((jax.devices("gpu")[0].memory_stats() or {}).get("peak_bytes_in_use", 0))
     if device == "cuda":
         return int(torch.cuda.max_memory_allocated())
-    return rss.peak if rss is not None else _rss_bytes()
+    return max(rss.peak, _rss_bytes()) if rss is not None else _rss_bytes()
+
+
+def peak_reserved_bytes(device: str, framework: str = "torch") -> int | None:
+    """The peak memory torch's CUDA caching allocator has reserved so far, in bytes
+    (``torch.cuda.max_memory_reserved``: the pool, free blocks included); None on the CPU and
+    for a JAX backend (``framework`` "jax"), which have no such counter. Raises nothing."""
+    if device == "cuda" and framework == "torch":
+        return int(torch.cuda.max_memory_reserved())
+    return None
 
 
 def reset_peak_memory(device: str) -> None:
-    """Start a new CUDA peak-memory window (the CPU's ``ru_maxrss`` cannot be reset: a case
-    runs in its own process and reports the rise over its baseline instead)."""
+    """Start a new CUDA peak-memory window, allocated and reserved (the CPU's ``ru_maxrss``
+    cannot be reset: a case runs in its own process and reports the rise over its baseline
+    instead)."""
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()

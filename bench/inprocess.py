@@ -129,5 +129,6 @@ def run_in_process(case: Case, cfg: RunConfig, references: Path,
     if BACKENDS[case.backend].framework == "torch":  # JAX's in-memory caches are cleared
         warm_first_call(case, row, warm_caches)
     if case.device == "cuda" and BACKENDS[case.backend].framework == "jax":
-        row["peak_mem_bytes"] = None  # JAX's peak cannot be reset: no one case owns it
+        # JAX's peak cannot be reset: no one case owns it
+        row["peak_mem_bytes"] = row["peak_mem_first_shape_bytes"] = None
     return row, warns

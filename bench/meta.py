@@ -93,6 +93,15 @@ def thread_settings(threads: int) -> dict[str, Any]:
             "jax_threads": given, "thread_env": {k: os.environ.get(k) for k in THREAD_ENV}}
 
 
+def dynamo_limits() -> dict[str, int]:
+    """Dynamo's recompile limits in force (``torch._dynamo.config``): a frame compiled more
+    than ``recompile_limit`` times (or past ``accumulated_recompile_limit`` in all) runs eager
+    from then on; a case that hits one is recorded ``eager_fallback``."""
+    config = torch._dynamo.config
+    return {"recompile_limit": int(config.recompile_limit),
+            "accumulated_recompile_limit": int(config.accumulated_recompile_limit)}
+
+
 def _shown(key: str, value: Any) -> str:
     if key == "precision" and isinstance(value, dict):
         return "TF32 on (--tf32)" if value.get("tf32_matmul") else "TF32 off"
@@ -118,7 +127,8 @@ def collect_meta(device: str, threads: int, profile: str, rounds: int, *,
     the thread environment; JAX is given the run's count here), the precision policy in force
     now, the ``roofline`` (``bench.roofline``), the ``shard`` (``"I/N"``), the ``isolation``
     (``"in-process"`` or ``"process per case"``), the backend registry
-    (``bench.backends.backend_infos``, in order) and the ``invocations`` of the folder.
+    (``bench.backends.backend_infos``, in order), Dynamo's recompile limits (``dynamo_limits``)
+    and the ``invocations`` of the folder.
     ``previous``: the meta of the folder a ``--resume`` completes; its run id, warnings and
     invocations are kept, and ``resumed_from`` is its time."""
     this = {"utc_time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -131,7 +141,7 @@ def collect_meta(device: str, threads: int, profile: str, rounds: int, *,
         "run_id": old.get("run_id") or new_run_id(device), **this, **resumed,
         "cpu_count": os.cpu_count(), **thread_settings(threads),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "shard": shard, "roofline": roofline,
+        "shard": shard, "roofline": roofline, "dynamo": dynamo_limits(),
         "backends": [info.to_json() for info in backend_infos()],
         "warnings": old.get("warnings", []), "invocations": [*earlier, invocation(this)],
     }

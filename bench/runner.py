@@ -13,12 +13,19 @@ from typing import Any
 
 from bench import parity
 from bench.backends import BACKENDS, Prepared, Unsupported, refusal
+from bench.backends.base import update_rule
 from bench.backends.compiled import reset_dynamo
 from bench.case import Case, RunConfig
-from bench.device import RssPeak, peak_memory_bytes, reset_peak_memory, torch_sync
+from bench.device import (
+    RssPeak,
+    peak_memory_bytes,
+    peak_reserved_bytes,
+    reset_peak_memory,
+    torch_sync,
+)
 from bench.dtypes import dtype_fields, ran_dtypes
 from bench.errors import one_line
-from bench.measure import measure_sequence, measure_steady
+from bench.measure import Memory, measure_sequence, measure_steady
 from bench.plant import maybe_slow
 from bench.schema import DTYPE, SCENARIOS, Scenario
 from bench.timing import time_first_call
@@ -88,9 +95,10 @@ class _FirstCallTimer:
     """Passes calls through to ``step``, timing the very first one (graph building included)."""
 
     def __init__(self, step: Callable[[], Any], sync: Callable[[], None]) -> None:
-        self.step, self.sync, self.seconds = step, sync, None
+        self.step, self.sync, self.seconds, self.calls = step, sync, None, 0
 
     def __call__(self) -> Any:
+        self.calls += 1
         if self.seconds is not None:
             return self.step()
         self.seconds, out = time_first_call(self.step, self.sync)
@@ -107,13 +115,41 @@ def _parity_row(passed: bool, err: float, ref: parity.Reference, scenario: Scena
 
 
 def _parity_in_place(case: Case, work: Workload, prepared: Prepared, ref: parity.Reference,
-                     sync: Callable[[], None]) -> tuple[dict[str, Any], float | None]:
-    """Parity's steps run as the timed workload's first steps: the parity fields, and the
-    seconds of the very first call (graph building included)."""
+                     sync: Callable[[], None]) -> tuple[dict[str, Any], float | None, int]:
+    """Parity's steps run as the timed workload's first steps: the parity fields, the
+    seconds of the very first call (graph building included), and how many calls of
+    ``prepared.step`` parity made (the first included)."""
     scenario = SCENARIOS[case.scenario]
     first = _FirstCallTimer(maybe_slow(case.backend, prepared.step), sync)
     pieces = parity.run_pieces(replace(prepared, step=first), scenario, work)
-    return _parity_row(*ref.judge(pieces, scenario), ref, scenario), first.seconds
+    return _parity_row(*ref.judge(pieces, scenario), ref, scenario), first.seconds, first.calls
+
+
+def _memory_reader(device: str, framework: str, rss: RssPeak) -> Memory:
+    """Reads the peak memory now as the case's baseline and returns the reader of its rise
+    (bytes, ``bench.measure.Memory``): ``peak_mem_bytes`` (``peak_memory_bytes``) and, torch
+    on CUDA only, ``peak_reserved_bytes`` (``peak_reserved_bytes``; else None).
+    ``memory(final=True)`` stops the RSS sampler ``rss``; ``final=False`` reads the peak so
+    far and keeps it sampling."""
+    mem_base = peak_memory_bytes(device, framework, rss)
+    reserved_base = peak_reserved_bytes(device, framework)
+
+    def memory(final: bool = True) -> dict[str, int | None]:
+        if final:
+            rss.stop()
+        reserved = peak_reserved_bytes(device, framework)
+        return {"peak_mem_bytes": max(peak_memory_bytes(device, framework, rss) - mem_base, 0),
+                "peak_reserved_bytes": None if reserved is None
+                else max(reserved - (reserved_base or 0), 0)}
+
+    return memory
+
+
+def _merged_error(*parts: dict[str, Any]) -> dict[str, Any]:
+    """``{"error": ...}``: every part's ``error`` note, in the parts' order, ``"; "``-joined
+    (none dropped: the counters' notes beside the measurement's); ``{}`` when none has one."""
+    notes = [p["error"] for p in parts if p.get("error")]
+    return {"error": "; ".join(dict.fromkeys(notes))} if notes else {}
 
 
 def _timed(case: Case, cfg: RunConfig, wcfg: WorkloadConfig,
@@ -126,27 +162,25 @@ def _timed(case: Case, cfg: RunConfig, wcfg: WorkloadConfig,
     reset_peak_memory(case.device)
     rss = RssPeak()
     try:
-        mem_base = peak_memory_bytes(case.device, backend.framework, rss)
+        memory = _memory_reader(case.device, backend.framework, rss)
         work = build_workload(case.workload, wcfg)
         in_place = parity.checks_in_place(work, scenario)  # before a backend swaps modules
         prepared = backend.prepare(work, scenario)
         sync = torch_sync(case.device)
-
-        def memory() -> int:
-            rss.stop()
-            return max(peak_memory_bytes(case.device, backend.framework, rss) - mem_base, 0)
-
-        checked, first_s = (_parity_in_place(case, work, prepared, ref, sync) if in_place
-                            else ({}, None))
+        checked, first_s, calls = (_parity_in_place(case, work, prepared, ref, sync) if in_place
+                                   else ({}, None, 1))
         if scenario.steady:
             eager = None if case.backend == EAGER else functools.partial(_eager_step, case, wcfg)
             row = measure_steady(case, cfg, work, prepared, sync, backend.compiles, memory,
-                                 eager, first_s)
+                                 eager, first_s, calls_before=calls)
         else:
             row = measure_sequence(case, work, prepared, sync, memory)
-        row = {**row, "status": "ok", **prepared.counters(), **checked}
+        counters = prepared.counters()
         found = ran_dtypes(prepared, work, scenario.trains, backend.framework)
-        return {**row, **dtype_fields(found, wcfg.dtype)}  # a dtype mismatch outranks parity
+        dtypes = dtype_fields(found, wcfg.dtype)  # a dtype mismatch outranks parity
+        return {**row, "status": "ok", **counters, **checked,
+                **_merged_error(checked, counters, row), **dtypes,  # row: the measured notes
+                "optimizer": (prepared.update or update_rule(work)) if scenario.trains else None}
     finally:
         rss.stop()
 
@@ -169,7 +203,8 @@ def _measure(case: Case, cfg: RunConfig, refs: References) -> dict[str, Any]:
         passed, err = parity.check(lambda w: prepare(w, scenario), case.workload, scenario,
                                    wcfg, ref)
         checked = _parity_row(passed, err, ref, scenario)
-        row.update(checked if row["status"] == "ok" else {"parity_rel_err": err})
+        row.update({**checked, **_merged_error(checked, row)} if row["status"] == "ok"
+                   else {"parity_rel_err": err})  # a mismatch keeps the ok row's notes
     return row
 
 

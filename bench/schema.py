@@ -42,13 +42,22 @@ COLUMN_UNITS: dict[str, str] = {
     # eager's step over this one: geometric mean over rounds, 95% t interval (bench.rounds)
     "speedup": "ratio", "speedup_ci_low": "ratio", "speedup_ci_high": "ratio",
     "rounds": "count",
+    # untimed calls (1-based, the first call included) from which every warm-up call was within
+    # SETTLED_WITHIN of the steady median: the warm-up covered the backend's own warm-up
+    # (TorchScript's profiling executor, lazy backward compiles); empty when none settled
+    "settled_after": "count",
     "compile_phases": "text",  # where the compile time went, e.g. "dynamo=1.20s backend=3.41s"
     # graph, from Dynamo's counters (bench.backends.compiled): ``graph_breaks`` met tracing the
     # first call; ``recompiles`` graphs made after it; ``graphs`` made over every step of the
     # case; ``break_reasons`` every break of every step by reason ("2x: <first line>; 1x: ...")
     "recompiles": "count", "graph_breaks": "count", "graphs": "count", "break_reasons": "text",
-    # memory
-    "peak_mem_bytes": "bytes",
+    # memory: the rise over the case's start; the counter: CPU resident set size (sampled),
+    # CUDA torch.cuda.max_memory_allocated (JAX: its peak_bytes_in_use); reserved: CUDA only,
+    # torch.cuda.max_memory_reserved (the caching allocator's pool)
+    "peak_mem_bytes": "bytes", "peak_reserved_bytes": "bytes",
+    # the update a train row ran: "hand-written SGD", "torch.optim.Adam (for-loop)",
+    # "(foreach)", "(fused)", "(for-loop, lr tensor)", "optax.adam"; empty for infer
+    "optimizer": "text",
     # correctness
     "parity_rel_err": "ratio", "final_loss": "loss",
     # work
@@ -58,6 +67,9 @@ COLUMN_UNITS: dict[str, str] = {
     "steady_wall_s": "s",  # warm-up + timed blocks, every interleaved step together
     # changing shapes (scenarios with a batch-size sequence): one pass over the sequence
     "sequence_s": "s", "distinct_batch_sizes": "count",
+    # the steps that met a batch size for the first time after the first call (a compiler's
+    # recompile for the tail batch is in it), and the memory peak before the first of them
+    "new_shape_s": "s", "peak_mem_first_shape_bytes": "bytes",
     # the machine during the timed window (bench.disturbance): others' CPU use, steal, flag
     "other_cpu_cores": "cores", "steal_fraction": "fraction", "disturbed": "flag",
 }  # fmt: skip
@@ -65,7 +77,8 @@ COLUMNS: list[str] = list(COLUMN_UNITS)
 # Added after the first runs were published: read as empty from older folders.
 LATER_COLUMNS = ("bytes_per_step", "achieved_bytes_per_s", "case_wall_s", "steady_wall_s",
                  "other_cpu_cores", "steal_fraction", "disturbed", "speedup", "speedup_ci_low",
-                 "speedup_ci_high", "rounds", "graphs", "break_reasons")
+                 "speedup_ci_high", "rounds", "graphs", "break_reasons", "settled_after",
+                 "peak_reserved_bytes", "optimizer", "new_shape_s", "peak_mem_first_shape_bytes")
 # Without these a row says nothing; every other column may be empty (NaN).
 REQUIRED = ["run_id", "workload", "scenario", "backend", "device", "status", "step_median_s"]
 TEXT_COLUMNS = [c for c, unit in COLUMN_UNITS.items() if unit in ("", "text")]
@@ -78,11 +91,13 @@ DTYPE = "float32"  # the precision every timed backend runs (float64 only for re
 
 
 # --- scenarios ---------------------------------------------------------------------------
-def epoch_batch_sizes(n_images: int = 4000, batch_size: int = 64) -> tuple[int, ...]:
+def epoch_batch_sizes(n_images: int = 4000, batch_size: int = 64,
+                      drop_last: bool = False) -> tuple[int, ...]:
     """The batch sizes one ``DataLoader`` epoch yields over ``n_images``: 4,000 images at
-    batch 64 give 62 x 64 and one 32 (a test checks this against torch's ``DataLoader``)."""
+    batch 64 give 62 x 64 and one 32; with ``drop_last`` the partial batch is dropped
+    (62 x 64). A test checks both against torch's ``DataLoader``."""
     full, rest = divmod(n_images, batch_size)
-    return (batch_size,) * full + ((rest,) if rest else ())
+    return (batch_size,) * full + ((rest,) if rest and not drop_last else ())
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "(2 distinct sizes)", batch_sizes=epoch_batch_sizes()),
     Scenario("shapes8", "train", "train steps over eight distinct batch sizes, each once",
              batch_sizes=(8, 16, 24, 32, 40, 48, 56, 64)),
+    Scenario("shapes_droplast", "train", "train steps over one DataLoader epoch with "
+             "drop_last=True (1 batch size: the partial batch dropped)",
+             batch_sizes=epoch_batch_sizes(drop_last=True)),
     Scenario("debug", "train", "the train step printing its loss, as the notes' loop does",
              prints=True),
 )}  # fmt: skip

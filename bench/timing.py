@@ -41,10 +41,35 @@ def time_first_call(step: Callable[[], Any], sync: Callable[[], None]) -> tuple[
     return clock() - start, out
 
 
-def _block_size(timer: timeit.Timer, target_s: float) -> int:
-    """Calls per timed block so that a block lasts about ``target_s`` (at least one call)."""
-    one = timer.timeit(1)
-    return max(1, int(target_s / max(one, 1e-9)))
+def _block_size(one_s: float, target_s: float) -> int:
+    """Calls per timed block so that a block lasts about ``target_s`` when one call takes
+    ``one_s`` seconds (at least one call)."""
+    return max(1, int(target_s / max(one_s, 1e-9)))
+
+
+def _warm_up(timer: timeit.Timer, profile: Profile) -> tuple[int, list[float]]:
+    """A step's warm-up, each call timed alone on the timer's synced clock: its calls per
+    block (``_block_size``, from the last call, the probe) and the seconds of every call
+    (``profile.warmup_steps - 1`` calls, then the probe: at least one)."""
+    times = [timer.timeit(1) for _ in range(max(profile.warmup_steps - 1, 0) + 1)]
+    return _block_size(times[-1], profile.block_s), times
+
+
+# A warm-up call within this fraction above the steady median counts as settled
+SETTLED_WITHIN = 0.5
+
+
+def settled_after(call_times: list[float], steady_median_s: float,
+                  calls_before: int) -> int | None:
+    """The 1-based number of the step's call from which every warm-up call in ``call_times``
+    (seconds, in order) took at most ``(1 + SETTLED_WITHIN) * steady_median_s``, counting the
+    ``calls_before`` calls that ran before the warm-up (the first call, parity's steps); None
+    when the last warm-up call (or every one: an empty list) is still slower. Pure."""
+    bound = (1 + SETTLED_WITHIN) * steady_median_s
+    first = len(call_times)
+    while first > 0 and call_times[first - 1] <= bound:
+        first -= 1
+    return None if first == len(call_times) else calls_before + first + 1
 
 
 def _settle(step: Callable[[], Any], calls: int, seconds: float) -> None:
@@ -63,7 +88,8 @@ def _narrow(times: list[float], halfwidth: float) -> bool:
 
 
 def steady_state(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
-                 profile: Profile, threads: int) -> dict[str, StepStats]:
+                 profile: Profile, threads: int,
+                 warmup_s: dict[str, list[float]] | None = None) -> dict[str, StepStats]:
     """Warm every step up, then time them interleaved, block by block (A B A B ...), so
     that a drift in the machine's speed hits all alike: each block is one
     ``timeit.Timer.timeit(number)`` on ``threads`` threads, the device
@@ -71,23 +97,27 @@ def steady_state(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
     blocks, ``profile.min_run_time_s`` is spent, and the 95% CI of each median is within
     ``profile.ci_halfwidth`` of it; or when the loop has run ``profile.max_run_time_s`` of wall
     time, untimed block warm-ups included (and every step has 3 blocks). Returns the
-    per-step statistics (seconds per step) of each, one sample per block."""
+    per-step statistics (seconds per step) of each, one sample per block; when ``warmup_s``
+    is given, also fills it with the seconds of each step's warm-up calls, timed one by one
+    on the synced clock, in order (``settled_after`` reads them)."""
     with set_torch_threads(threads):
-        return _interleaved(steps, sync, profile)
+        return _interleaved(steps, sync, profile, warmup_s)
 
 
 def _interleaved(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
-                 profile: Profile) -> dict[str, StepStats]:
+                 profile: Profile, warmup_s: dict[str, list[float]] | None = None
+                 ) -> dict[str, StepStats]:
     """``steady_state``'s loop, on the threads already set. Each step's warm-up is
-    ``profile.warmup_steps`` calls, the last of them the one-call probe that sizes its blocks
-    (a step of 0.5 s is not run a fourth time only to learn how long it takes)."""
+    ``profile.warmup_steps`` calls, each timed alone (into ``warmup_s``), the last of them the
+    one-call probe that sizes its blocks (a step of 0.5 s is not run a fourth time only to
+    learn how long it takes)."""
     timers = {k: timeit.Timer(stmt="step()", globals={"step": f}, timer=synced_clock(sync))
               for k, f in steps.items()}
     number = {}
-    for k, step in steps.items():
-        for _ in range(profile.warmup_steps - 1):
-            step()
-        number[k] = _block_size(timers[k], profile.block_s)
+    for k in steps:
+        number[k], warm = _warm_up(timers[k], profile)
+        if warmup_s is not None:
+            warmup_s[k] = warm
     times: dict[str, list[float]] = {k: [] for k in steps}
     spent, start = 0.0, time.perf_counter()
     while True:

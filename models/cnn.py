@@ -49,6 +49,7 @@ class MnistCNN(Workload):
     notes_lr = 1e-3  # torch.optim.Adam's default, which the notes keep
     notes_epochs = 2  # the notes run 1
     output_shape = (10,)  # logits
+    optimizer_class = torch.optim.Adam
 
     @classmethod
     def jax_port(cls) -> JaxPort:
@@ -59,9 +60,6 @@ class MnistCNN(Workload):
     def build(self) -> None:
         self.module = MnistNet()
         self.criterion = nn.CrossEntropyLoss()
-
-    def setup_optimizer(self) -> None:
-        self.optimizer = torch.optim.Adam(self.module.parameters(), lr=self.lr)
 
     def make_batch(self, n: int) -> tuple[Tensor, Tensor]:
         x, y = first_train_batch(n, self.cfg.data_root)  # (n, 1, 28, 28), (n,)

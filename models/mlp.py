@@ -105,6 +105,7 @@ class ManualMLP(_MLPWorkload):
     section = "第一个神经网络 (first neural network)"
     notes_lr = 1e-6
     notes_epochs = 30
+    hand_gradients = True  # on w1, w2 directly: forward() and backward() are not called
 
     @classmethod
     def jax_port(cls) -> JaxPort:
@@ -132,6 +133,7 @@ class AutogradMLP(ManualMLP):
     name = "autograd_mlp"
     section = "自动梯度 (autograd)"
     notes_epochs = 20
+    hand_gradients = False
 
     @classmethod
     def jax_port(cls) -> JaxPort:
@@ -191,15 +193,13 @@ class SequentialAdam(SequentialSGD):
     name = "sequential_adam"
     section = "torch.optim"
     notes_epochs = 300
+    optimizer_class = torch.optim.Adam
 
     @classmethod
     def jax_port(cls) -> JaxPort:
         from models import jax_port
 
         return jax_port.sequential_adam_port
-
-    def setup_optimizer(self) -> None:
-        self.optimizer = torch.optim.Adam(self.module.parameters(), lr=self.lr)
 
     def train_step(self, x: Tensor, y: Tensor) -> Tensor:
         self.optimizer.zero_grad()

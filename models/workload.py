@@ -40,7 +40,8 @@ class Workload(abc.ABC):
     ``notes_lr`` (overridden by ``cfg.lr``), build ``self.module`` (an ``nn.Module`` whose
     ``forward(x)`` is the inference pass) and implement ``make_batch``, ``train_step`` and
     ``flops``. What they declare of themselves, read before anything is built: ``refuses``
-    (a mode they cannot run -> the reason), ``notes_epochs`` and ``jax_port``.
+    (a mode they cannot run -> the reason), ``optimizer_class``, ``hand_gradients``,
+    ``notes_epochs`` and ``jax_port``.
     """
 
     name: ClassVar[str]
@@ -49,6 +50,10 @@ class Workload(abc.ABC):
     notes_lr: ClassVar[float]
     notes_epochs: ClassVar[int | None] = None  # the notes' epochs (reproduce); None: no training
     refuses: ClassVar[dict[str, str]] = {}  # mode -> why this workload cannot run it
+    # the torch.optim class train_step steps (self.optimizer); None: the update is hand-written
+    optimizer_class: ClassVar[type[torch.optim.Optimizer] | None] = None
+    # train_step derives its gradients by hand: no module forward, no backward() to capture
+    hand_gradients: ClassVar[bool] = False
     module: nn.Module
 
     def __init__(self, cfg: WorkloadConfig) -> None:
@@ -94,8 +99,16 @@ class Workload(abc.ABC):
     def build(self) -> None:
         """Create ``self.module`` and any optimizer state, from the seeded RNG."""
 
-    def setup_optimizer(self) -> None:  # noqa: B027 (optional hook)
-        """Create optimizer state once the module sits on its device; none by default."""
+    def setup_optimizer(self, **options: Any) -> None:
+        """Create ``self.optimizer``, an ``optimizer_class`` over the module's parameters at
+        ``self.lr``, once the module sits on its device; ``options`` are the class's keyword
+        arguments (``fused=True``; ``lr=torch.tensor(...)``, a learning rate that a schedule
+        can change without a recompile). A backend calls it again, before the first step, to
+        run another implementation. Nothing when ``optimizer_class`` is ``None`` (the update
+        is written by hand in ``train_step``)."""
+        if self.optimizer_class is not None:
+            self.optimizer = self.optimizer_class(self.module.parameters(),
+                                                  **{"lr": self.lr, **options})
 
     @abc.abstractmethod
     def make_batch(self, n: int) -> tuple[Tensor, Tensor]:

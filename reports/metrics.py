@@ -247,8 +247,8 @@ MIN_RATIO_BASE_BYTES = 2**20  # an eager peak under 1 MiB gives no meaningful ra
 
 
 def memory(df: pd.DataFrame) -> pd.DataFrame:
-    """Cases (every scenario) with a measured ``peak_mem_bytes`` (on a GPU the allocator's
-    peak, on the CPU the rise of the process's peak RSS), with ``mem_ratio`` = peak / eager's
+    """Cases (every scenario) with a measured ``peak_mem_bytes`` (CUDA: max_memory_allocated,
+    JAX peak_bytes_in_use; CPU: RSS rise, sampled every 1 ms), ``mem_ratio`` = peak / eager's
     peak of the same run, workload, scenario and device (dimensionless) where both are ok and
     eager's peak is at least ``MIN_RATIO_BASE_BYTES`` (a CPU RSS rise of a few KiB would
     make a ratio of thousands)."""

@@ -96,12 +96,13 @@ def _sizes_note(s: pd.DataFrame) -> str:
 
 def _shapes_shown(s: pd.DataFrame, keys: list[str], rank: dict[str, int]) -> pd.DataFrame:
     """One row per ``keys`` (backends in the report's order), then ``SHAPE_CELLS`` per shape
-    scenario (``-`` where that scenario has no row)."""
+    scenario the runs measured (``-`` where that scenario has no row; a scenario no run
+    measured, such as ``shapes_droplast`` in older runs, has no cells)."""
     shown = s[keys].drop_duplicates().sort_values(
         keys, key=lambda col: col.map(rank) if col.name == "backend" else col, kind="stable")
     shown = shown.reset_index(drop=True)
     cells = pd.concat([s[keys], format_columns(s, SHAPE_CELLS, str)], axis=1)
-    for sc in shape_scenarios():
+    for sc in (sc for sc in shape_scenarios() if (s["scenario"] == sc).any()):
         part = cells[s["scenario"] == sc].drop_duplicates(keys, keep="last")
         part = part.rename(columns={h: f"{sc}: {h}" for h in SHAPE_CELLS})
         shown = shown.merge(part, on=keys, how="left")
@@ -109,13 +110,15 @@ def _shapes_shown(s: pd.DataFrame, keys: list[str], rank: dict[str, int]) -> pd.
 
 
 def shapes_table(df: pd.DataFrame) -> Table:
-    """The shape scenarios (``shapes``, ``shapes8``) side by side per workload and backend:
-    recompiles, the pass's wall time, eager's, and eager's / the backend's."""
+    """The shape scenarios (``shapes``, ``shapes8``, ``shapes_droplast``) side by side per
+    workload and backend: recompiles, the pass's wall time, eager's, and eager's / the
+    backend's."""
     s = metrics.shapes_summary(df)
     keys = [*(c for c in metrics.case_index(df) if c != "scenario"), "backend"]
     shown = _shapes_shown(s, keys, backends.ranks(df))
     note = ("shapes: train steps over one DataLoader epoch's batch sizes; shapes8: eight "
-            "distinct batch sizes once each. Recompiles in that one pass, its wall time "
+            "distinct batch sizes once each; shapes_droplast: the epoch with drop_last=True "
+            "(one size). Recompiles in that one pass, its wall time "
             "(sequence, every recompile included), eager's, and eager's / the backend's "
             "(> 1x is faster than eager; one pass each, so no interval)." + _sizes_note(s))
     tidy_cols = [*keys, "scenario", *metrics.SHAPES_COLUMNS, "eager_status",

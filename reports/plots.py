@@ -202,8 +202,9 @@ def compile_vs_speedup(df: pd.DataFrame, ax: Axes) -> Axes:
 
 def recompiles_vs_shapes(df: pd.DataFrame, ax: Axes) -> Axes:
     """Shape scenarios: recompiles in one pass against its number of distinct batch sizes
-    (``shapes`` at 2, ``shapes8`` at 8), one point per ok case, colour per backend, a line
-    joining one workload's points; the dotted line is one recompile per new size."""
+    (``shapes`` at 2, ``shapes8`` at 8, ``shapes_droplast`` at 1), one point per ok case,
+    colour per backend, a line joining one workload's points; the dotted line is one
+    recompile per new size."""
     s = metrics.shapes_summary(df)
     s = s[(s["status"] == "ok")].dropna(subset=["recompiles", "distinct_batch_sizes"])
     if s.empty:
@@ -284,7 +285,8 @@ PLOTS = [
          "95% interval.",
          lambda df: single_figure(df, compile_vs_speedup)),
     Plot("recompiles_vs_shapes", "Recompiles against distinct batch sizes",
-         "shapes (a DataLoader epoch: 2 distinct batch sizes) and shapes8 (8 distinct sizes): "
+         "shapes (a DataLoader epoch: 2 distinct batch sizes), shapes8 (8 distinct sizes) and "
+         "shapes_droplast (the epoch with drop_last=True: 1 size): "
          "how often a backend rebuilt its graph in one pass. Runs without these scenarios "
          f"leave it empty; {SHAPES_COMMAND} measures them.",
          lambda df: single_figure(df, recompiles_vs_shapes)),

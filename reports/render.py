@@ -79,7 +79,8 @@ def render_markdown(report: Report) -> str:
         out += [markdown_table(v.table.shown), "", f"_{v.table.note}_ (`{v.table.name}.csv`)",
                 ""]
     out += [*_bullets(v.summary), "", "### Per case", "", *_bullets(v.cells), "",
-            "### Debuggability", "", *_bullets(v.debuggability), "", "## Plots", ""]
+            "### Debuggability", "", *_bullets(v.debuggability), "",
+            "### PyTorch training recipes", "", *_bullets(v.recipes), "", "## Plots", ""]
     for p in report.plots:
         out += [f"### {p.title}", "", f"![{p.name}]({p.name}.png)", "", f"_{p.caption}_", ""]
     out += ["## Tables", ""]
@@ -164,7 +165,8 @@ def render_html(report: Report) -> str:
         f"<h1>{html.escape(TITLE)}</h1><p>Runs: {sources}</p>",
         "<h2>Verdict</h2>", *verdict, _html_list(v.summary), _contents(report),
         "<h3>Per case</h3>", _html_list(v.cells),
-        "<h3>Debuggability</h3>", _html_list(v.debuggability), "<h2>Plots</h2>",
+        "<h3>Debuggability</h3>", _html_list(v.debuggability),
+        "<h3>PyTorch training recipes</h3>", _html_list(v.recipes), "<h2>Plots</h2>",
         *(html_figure(p, report.pngs[p.name]) for p in report.plots),
         "<h2>Tables</h2>", *(html_table(t) for t in report.tables),
         "</body></html>",

@@ -86,9 +86,11 @@ DEBUG = CaseTable("debug", "Debugging: graph breaks and their cost", (
 }, scenario=False, status_cells=True)
 
 MEMORY = CaseTable("memory", "Peak memory", (
-    "Peak memory in MiB (2^20 bytes): on a GPU the allocator's peak, on the CPU the "
-    "rise of the process's peak RSS over its baseline; vs eager = backend peak / eager "
-    "peak of the same workload, scenario and device."), {
+    "Peak memory in MiB (2^20 bytes), the rise over the case's baseline: on the CPU the "
+    "process's resident set size, sampled every 1 ms; on CUDA torch.cuda.max_memory_allocated "
+    "(torch.cuda.max_memory_reserved, the caching allocator's pool, beside it in results.csv "
+    "as peak_reserved_bytes); JAX on CUDA its peak_bytes_in_use. vs eager = backend peak / "
+    "eager peak of the same workload, scenario and device."), {
     "peak memory": ("peak_mem_bytes", fmt_mib),
     "vs eager": ("mem_ratio", fmt_ratio),
 })

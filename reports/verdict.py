@@ -29,17 +29,19 @@ from reports.claim import (
 )
 from reports.debuggability import debug_sentences
 from reports.metrics import EAGER
+from reports.recipes import recipe_frame, recipe_sentences
 from reports.table import Table
 from reports.units import counted, fmt_geomean, fmt_speedup, fmt_steps, fmt_time
 
 
 @dataclass
 class Verdict:
-    """Sentences in three groups, and the per-cell table they were generated from."""
+    """Sentences in four groups, and the per-cell table they were generated from."""
 
     summary: list[str] = field(default_factory=list)
     cells: list[str] = field(default_factory=list)
     debuggability: list[str] = field(default_factory=list)
+    recipes: list[str] = field(default_factory=list)  # the fastest PyTorch training recipes
     table: Table | None = None
 
 
@@ -268,4 +270,4 @@ def build_verdict(df: pd.DataFrame) -> Verdict:
     """The whole verdict of results ``df``: sentences and the table behind them."""
     frame = verdict_frame(df)
     return Verdict(summary_sentences(df, frame), cell_sentences(frame), debug_sentences(df),
-                   verdict_table(frame))
+                   recipe_sentences(recipe_frame(df)), verdict_table(frame))

@@ -178,5 +178,6 @@ def test_quick_run_meta(quick_run):
     assert meta["shard"] == "1/1" and meta["isolation"] == "in-process"  # the quick profile's
     assert set(meta["roofline"]) == {"matmul_flops_per_s", "copy_bytes_per_s", "launch_floor_s"}
     assert [b["name"] for b in meta["backends"]] == list(BACKENDS)  # the reports' order
+    assert meta["dynamo"] == {"recompile_limit": 8, "accumulated_recompile_limit": 256}
     assert len(meta["invocations"]) == 1 and meta["invocations"][0]["utc_time"] == \
         meta["utc_time"]

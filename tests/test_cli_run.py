@@ -42,7 +42,8 @@ def no_roofline(monkeypatch):
     (["--resume"], "--resume needs --out: the run folder to complete"),
     (["--shard", "3/2"], "bad --shard '3/2'; need 1 <= I <= N"),
     (["--scenarios", ""],
-     "no scenario given; valid: train, infer, shapes, shapes8, debug, or all alone"),
+     "no scenario given; valid: train, infer, shapes, shapes8, shapes_droplast, debug, or all "
+     "alone"),
 ])
 def test_validate_names_the_problem(argv, says):
     with pytest.raises(UsageError) as err:

@@ -8,14 +8,19 @@ from bench.backends.base import Backend, BackendBase, Prepared, Unsupported, ref
 from bench.backends.compiled import COMPILE_BACKENDS
 from bench.backends.eager import Eager
 from bench.backends.jax_backends import JaxEager, JaxJit
+from bench.backends.recipes import CompileAutograd, CompileModule, CompileOptimizer, EagerFused
 from bench.backends.torchscript import JitScript, JitTrace
 from bench.schema import BackendInfo
 
 BACKENDS: dict[str, Backend] = {
     "eager": Eager(),
+    "eager_fused": EagerFused(),
     "jit_script": JitScript(),
     "jit_trace": JitTrace(),
     **{b.name: b for b in COMPILE_BACKENDS},
+    "compile_module": CompileModule(),
+    "compile_optimizer": CompileOptimizer(),
+    "compile_autograd": CompileAutograd(),
     "export_aoti": ExportAOTI(),
     "jax_eager": JaxEager(),
     "jax_jit": JaxJit(),

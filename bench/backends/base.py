@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
+import torch
+from torch.optim.optimizer import _default_to_fused_or_foreach
 
 from bench.schema import BackendInfo, Scenario
 from models import Workload
@@ -36,12 +38,33 @@ class Prepared:
     run: ``graph_breaks``, ``recompiles`` where the backend knows them (and ``error``, a note
     such as the message ``fullgraph=True`` gives). ``call(*batch)``, where the backend can
     take a batch of another size, runs one step on it (the batch-size sequences need it).
+    ``update``: what a train step updates with, where ``update_rule(work)`` cannot see it (JAX).
     """
 
     step: Callable[[], Any]
     params: Callable[[], list[np.ndarray]]
     counters: Callable[[], dict[str, Any]] = lambda: {}
     call: Callable[..., Any] | None = None
+    update: str | None = None  # the train step's update rule when not ``update_rule(work)``
+
+
+def update_rule(work: Workload) -> str:
+    """What ``work.train_step`` updates the parameters with, as a row's ``optimizer`` says
+    it: ``"hand-written SGD"`` when the workload has no ``optimizer``, else the class and the
+    implementation its step runs: ``"torch.optim.Adam (for-loop)"``, ``"(foreach)"`` or
+    ``"(fused)"`` (``foreach=None`` resolved as ``torch.optim`` does: for-loop on the CPU,
+    foreach on CUDA), with ``", lr tensor"`` when the learning rate is a tensor."""
+    opt = getattr(work, "optimizer", None)
+    if opt is None:
+        return "hand-written SGD"
+    group = opt.param_groups[0]
+    impl = "fused" if group.get("fused") else "foreach" if group.get("foreach") else "for-loop"
+    if group.get("foreach") is None and not group.get("fused"):
+        params = [p for g in opt.param_groups for p in g["params"]]
+        _, foreach = _default_to_fused_or_foreach(params, group.get("differentiable", False))
+        impl = "foreach" if foreach else "for-loop"
+    lr = ", lr tensor" if isinstance(group["lr"], torch.Tensor) else ""
+    return f"torch.optim.{type(opt).__name__} ({impl}{lr})"
 
 
 # Names the case's own folder in a case's process (``bench.isolate.cache_env``): kept from its
@@ -77,6 +100,12 @@ class Backend(Protocol):
 
     def info(self) -> BackendInfo: ...
 
+    def refuses_workload(self, workload: type[Workload], scenario: Scenario) -> str | None:
+        """Why this backend cannot express ``scenario`` of ``workload`` from their
+        declarations (e.g. a workload whose update is hand-written has no optimizer to
+        compile), or ``None``."""
+        ...
+
 
 class BackendBase:
     """The protocol's defaults: a torch backend, not a baseline, run in the run's process,
@@ -93,6 +122,10 @@ class BackendBase:
     def info(self) -> BackendInfo:
         """The backend as ``meta.json`` describes it."""
         return BackendInfo(self.name, self.framework, self.compiles, self.baseline)
+
+    def refuses_workload(self, workload: type[Workload], scenario: Scenario) -> str | None:
+        """None: a backend takes every workload unless it says otherwise."""
+        return None
 
     def check_refusal(self, scenario: Scenario, device: str) -> None:
         """Raise ``Unsupported`` with the reason when ``refuses`` names ``scenario`` or
@@ -115,6 +148,8 @@ def refusal(backend: Backend, workload: type[Workload], scenario: Scenario,
     "cuda"), decided from their declarations alone (nothing is built); ``None`` when it may
     run. In this order: the workload refuses the scenario's mode (``Workload.refuses``), the
     backend refuses the scenario or the device (``Backend.refuses``, ``Backend.refuses_on``),
-    the workload has no port to the backend's framework (``Workload.missing_port``)."""
+    the workload has no port to the backend's framework (``Workload.missing_port``), the
+    backend refuses the workload (``Backend.refuses_workload``)."""
     return (workload.refuses.get(scenario.mode) or backend_refusal(backend, scenario, device)
-            or workload.missing_port(backend.framework))
+            or workload.missing_port(backend.framework)
+            or backend.refuses_workload(workload, scenario))

@@ -18,7 +18,9 @@ import io
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch._dynamo.utils import calculate_time_spent, counters
@@ -47,14 +49,24 @@ def compile_phases() -> str:
 
 
 def break_reasons() -> str:
-    """Dynamo's graph breaks since the last reset by reason: the first line of each reason
-    (``counters["graph_break"]``'s keys), equal first lines merged, most frequent first, as
-    ``"2x: Unsupported Tensor.item() call ...; 1x: ..."``; ``"none"`` when it counted none.
-    Breaks are counted while tracing, so a frame traced again (a recompile) counts again."""
+    """Dynamo's graph breaks since the last reset by reason: each reason on one line
+    (``counters["graph_break"]``'s keys, ``break_line``), equal lines merged, most frequent
+    first, as ``"2x: Unsupported Tensor.item() call ...; 1x: ..."``; ``"none"`` when it
+    counted none. Breaks are counted while tracing, so a frame traced again (a recompile)
+    counts again."""
     lines: Counter[str] = Counter()
     for reason, n in counters["graph_break"].items():
-        lines[one_line(reason)] += n
+        lines[break_line(reason)] += n
     return "; ".join(f"{n}x: {line}" for line, n in lines.most_common()) or "none"
+
+
+def break_line(reason: str) -> str:
+    """A graph break's reason on one line: its first line, and the function Dynamo names in
+    its explanation where the first line does not (``"Attempted to inline function marked
+    as skipped (Optimizer.zero_grad)"``)."""
+    first = one_line(reason)
+    named = re.search(r"function `([^`]+)`", reason)
+    return f"{first} ({named[1]})" if named and named[1] not in first else first
 
 
 # The gb_type of the Unsupported Dynamo raises, and counts in counters["unimplemented"], when
@@ -158,41 +170,61 @@ class Compile(BackendBase):
 
     def prepare(self, work: Workload, scenario: Scenario) -> Prepared:
         fn, args = work.step(scenario.mode, scenario.prints)
-        compiled = torch.compile(fn, mode=self.mode, dynamic=self.dynamic)
-        after_first: list[tuple[int, int]] = []
         cudagraphs = work.cfg.device == "cuda" and self.mode in ("reduce-overhead",
                                                                   "max-autotune")
-
-        def call(*batch):
-            if cudagraphs:  # a new iteration: CUDA graph outputs of the last one may be reused
-                torch.compiler.cudagraph_mark_step_begin()
-            out = compiled(*batch)
-            if not after_first:
-                after_first.append(dynamo_counts())
-            return out
+        counted = Counted(torch.compile(fn, mode=self.mode, dynamic=self.dynamic), cudagraphs)
 
         def case_counters() -> dict[str, object]:
-            found = case_counts(after_first[0] if after_first else dynamo_counts())
-            if scenario.prints:  # after case_counts: this resets Dynamo
-                note = fullgraph_error(type(work)(work.cfg), scenario, self.mode, self.dynamic)
-                found["error"] = f"{found['error']}; {note}" if "error" in found else note
+            found = counted.counters()
+            if scenario.prints:  # after the counts: this resets Dynamo
+                add_note(found, fullgraph_error(type(work)(work.cfg), scenario, self.mode,
+                                                self.dynamic))
             return found
 
-        return Prepared(step=lambda: call(*args), params=torch_params(work),
-                        counters=case_counters, call=call)
+        return Prepared(step=lambda: counted(*args), params=torch_params(work),
+                        counters=case_counters, call=counted)
 
 
-def fullgraph_error(work: Workload, scenario: Scenario, mode: str | None,
-                    dynamic: bool | None) -> str:
-    """What ``torch.compile(..., fullgraph=True)`` says of ``scenario``'s step (the notes'
-    debug step prints ``loss.item()``): the first line of its error, or that it compiled."""
+class Counted:
+    """A compiled callable that notes Dynamo's counts after its first call, so that
+    ``counters()`` (``case_counts``) tells the first call's breaks from later recompiles.
+    ``cudagraphs``: mark a new CUDA-graph iteration before each call (outputs of the last
+    one may be reused)."""
+
+    def __init__(self, compiled: Callable[..., Any], cudagraphs: bool = False) -> None:
+        self.compiled, self.cudagraphs = compiled, cudagraphs
+        self.after_first: tuple[int, int] | None = None
+
+    def __call__(self, *batch: Any) -> Any:
+        if self.cudagraphs:
+            torch.compiler.cudagraph_mark_step_begin()
+        out = self.compiled(*batch)
+        if self.after_first is None:
+            self.after_first = dynamo_counts()
+        return out
+
+    def counters(self) -> dict[str, object]:
+        """The case's graph columns (``case_counts``), read once the case has run."""
+        return case_counts(self.after_first or dynamo_counts())
+
+
+def add_note(found: dict[str, object], note: str) -> None:
+    """Append ``note`` to ``found["error"]`` (``"; "``-separated), or set it."""
+    found["error"] = f"{found['error']}; {note}" if "error" in found else note
+
+
+def fullgraph_error(work: Workload, scenario: Scenario, mode: str | None = None,
+                    dynamic: bool | None = None, **config: Any) -> str:
+    """What ``torch.compile(..., fullgraph=True)`` says of ``scenario``'s step on ``work``
+    (with Dynamo's ``config`` patched, e.g. ``compiled_autograd=True``): the first line of
+    its error, or that it compiled. Resets Dynamo first and leaves its counters to this."""
     fn, args = work.step(scenario.mode, scenario.prints)
     reset_dynamo()  # else a frame past its recompile limit would quietly run eager
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), torch._dynamo.config.patch(**config):
             torch.compile(fn, mode=mode, dynamic=dynamic, fullgraph=True)(*args)
     except Exception as exc:  # Dynamo's Unsupported and friends
-        return f"fullgraph=True: {type(exc).__name__}: {one_line(str(exc))}"
+        return f"fullgraph=True: {type(exc).__name__}: {break_line(str(exc))}"
     return "fullgraph=True: compiled without a graph break"
 
 

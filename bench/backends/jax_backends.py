@@ -207,7 +207,17 @@ class _JaxBackend(BackendBase):
             return loss
 
         return Prepared(step=lambda: call(*program.batch), params=run.params,
-                        counters=counters, call=call)
+                        counters=counters, call=call, update=optax_rule(work, program))
+
+
+def optax_rule(work: Workload, program: JaxProgram) -> str:
+    """The ``optimizer`` column of a JAX train step: ``"hand-written SGD"`` when the port
+    updates by hand, else the optax transformation the port runs for the workload's update
+    (``models.jax_port``: ``optax.adam`` for ``torch.optim.Adam``, ``optax.sgd`` for the
+    notes' ``p -= lr * p.grad``)."""
+    if program.optimizer is None:
+        return "hand-written SGD"
+    return f"optax.{work.optimizer_class.__name__.lower()}" if work.optimizer_class else "optax.sgd"
 
 
 def on_device(device: jax.Device, layout: Layout = TORCH_LAYOUT) -> Callable[..., jax.Array]:
