@@ -16,6 +16,7 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from torch.utils.benchmark.utils.common import set_torch_threads
 
 from bench.profiles import Profile
@@ -55,30 +56,54 @@ def _warm_up(timer: timeit.Timer, profile: Profile) -> tuple[int, list[float]]:
     return _block_size(times[-1], profile.block_s), times
 
 
-# A warm-up call within this fraction above the steady median counts as settled
+# A step has settled once the median of each run of SETTLE_WINDOW consecutive untimed calls
+# is within this fraction above the steady median, plus SETTLE_SLACK_S: a call timed alone
+# here (2-core VM) often ran one scheduler tick (4-5 ms) late while the blocks' calls did not
+# (eager sequential_adam/train in the runner: single calls 1.5 or 5-7 ms, blocks 1.7-1.9 ms;
+# 2026-12-03), so only a warm-up that costs more than that (TorchScript's optimizing call,
+# a recompile) counts as not settled
 SETTLED_WITHIN = 0.5
+SETTLE_WINDOW = 5
+SETTLE_SLACK_S = 0.005
 
 
 def settled_after(call_times: list[float], steady_median_s: float,
                   calls_before: int) -> int | None:
-    """The 1-based number of the step's call from which every warm-up call in ``call_times``
-    (seconds, in order) took at most ``(1 + SETTLED_WITHIN) * steady_median_s``, counting the
-    ``calls_before`` calls that ran before the warm-up (the first call, parity's steps); None
-    when the last warm-up call (or every one: an empty list) is still slower. Pure."""
-    bound = (1 + SETTLED_WITHIN) * steady_median_s
-    first = len(call_times)
-    while first > 0 and call_times[first - 1] <= bound:
+    """The 1-based number of the step's call from which the untimed calls ``call_times``
+    (seconds, in order: the warm-up, then the first block's settling calls) stay settled:
+    that call, and the median of every ``SETTLE_WINDOW`` consecutive calls from there on (the
+    last window ends with the last call), take at most ``(1 + SETTLED_WITHIN) *
+    steady_median_s + SETTLE_SLACK_S``. Counts
+    the ``calls_before`` calls that ran first (the first call, parity's steps). None when
+    the last window is still slower, or there are no calls. Pure."""
+    bound, n = (1 + SETTLED_WITHIN) * steady_median_s + SETTLE_SLACK_S, len(call_times)
+    if n == 0:
+        return None
+    starts = [min(j, max(n - SETTLE_WINDOW, 0)) for j in range(n)]
+    smooth = [float(np.median(call_times[j:j + SETTLE_WINDOW])) for j in starts]
+    first = n
+    while first > 0 and smooth[first - 1] <= bound:
         first -= 1
-    return None if first == len(call_times) else calls_before + first + 1
+    while first < n and call_times[first] > bound:  # a window may hide a slow first call
+        first += 1
+    return None if first == n else calls_before + first + 1
 
 
-def _settle(step: Callable[[], Any], calls: int, seconds: float) -> None:
+def _settle(step: Callable[[], Any], calls: int, seconds: float,
+            timed: tuple[Callable[[], float], list[float]] | None = None) -> None:
     """Untimed calls of ``step``: at least ``calls`` of them, and until ``seconds`` have
     passed: after the other step ran, calls run slow for about 10-20 ms (its idle threads
-    spin; measured between torch's and JAX's thread pools in ``scripts/framework_switch.py``)."""
+    spin; measured between torch's and JAX's thread pools in ``scripts/framework_switch.py``).
+    ``timed``: a synced clock and a list that gets each call's seconds (``settled_after``)."""
     start, done = time.perf_counter(), 0
     while done < calls or time.perf_counter() - start < seconds:
-        step()
+        if timed is None:
+            step()
+        else:
+            clock, times = timed
+            t = clock()
+            step()
+            times.append(clock() - t)
         done += 1
 
 
@@ -110,7 +135,7 @@ def _interleaved(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
     """``steady_state``'s loop, on the threads already set. Each step's warm-up is
     ``profile.warmup_steps`` calls, each timed alone (into ``warmup_s``), the last of them the
     one-call probe that sizes its blocks (a step of 0.5 s is not run a fourth time only to
-    learn how long it takes)."""
+    learn how long it takes), then the first block's settling calls, also timed alone."""
     timers = {k: timeit.Timer(stmt="step()", globals={"step": f}, timer=synced_clock(sync))
               for k, f in steps.items()}
     number = {}
@@ -122,8 +147,10 @@ def _interleaved(steps: dict[str, Callable[[], Any]], sync: Callable[[], None],
     spent, start = 0.0, time.perf_counter()
     while True:
         for k, timer in timers.items():
-            if len(steps) > 1:  # untimed: the caches and threads the other step left are its own
-                _settle(steps[k], profile.block_warmup, profile.block_warmup_s)
+            first = not times[k] and warmup_s is not None  # its settling calls are timed too
+            if len(steps) > 1 or first:  # untimed: the caches and threads the other step left
+                _settle(steps[k], profile.block_warmup, profile.block_warmup_s,
+                        (synced_clock(sync), warmup_s[k]) if first else None)
             per_call = timer.timeit(number[k]) / number[k]
             times[k].append(per_call)
             spent += per_call * number[k]

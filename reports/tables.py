@@ -13,6 +13,7 @@ import pandas as pd
 
 from reports import metrics
 from reports.pivots import geomean_table, shapes_table, speedup_table
+from reports.recipes import recipe_frame, recipe_table
 from reports.table import CaseTable, Table
 from reports.units import (
     MISSING,
@@ -196,7 +197,8 @@ def environment_table(metas: list[dict[str, Any]]) -> Table:
 def build_tables(df: pd.DataFrame, metas: list[dict[str, Any]]) -> list[Table]:
     """All tables of the report, in presentation order."""
     return [
-        speedup_table(df), geomean_table(df), timing_table(df), compile_table(df),
+        speedup_table(df), recipe_table(recipe_frame(df)), geomean_table(df), timing_table(df),
+        compile_table(df),
         shapes_table(df), debug_table(df), memory_table(df), bandwidth_table(df, metas),
         drift_table(df), failures_table(df),
         environment_table(metas),

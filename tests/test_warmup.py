@@ -16,7 +16,13 @@ from bench.backends.base import torch_params
 from bench.parity import PARITY_STEPS
 from bench.profiles import PROFILES
 from bench.runner import Case, RunConfig, run_case
-from bench.timing import SETTLED_WITHIN, settled_after, steady_state
+from bench.timing import (
+    SETTLE_SLACK_S,
+    SETTLE_WINDOW,
+    SETTLED_WITHIN,
+    settled_after,
+    steady_state,
+)
 from tests.conftest import TINY
 from tests.test_runner import TINY_PROFILE
 
@@ -29,28 +35,33 @@ def _spin(seconds: float) -> None:
 
 
 def test_settles_at_the_first_call_of_the_fast_tail():
-    # steady median 2 s: the bound is 3 s; from the third call on every call is within it
-    assert SETTLED_WITHIN == 0.5
-    assert settled_after([9.0, 4.0, 3.0, 2.0, 2.5], 2.0, 0) == 3
+    # steady median 2 s: the bound is 3 s; the fourth call is the first within it, and from
+    # there on so is the median of every five consecutive calls
+    assert (SETTLED_WITHIN, SETTLE_WINDOW, SETTLE_SLACK_S) == (0.5, 5, 0.005)
+    assert settled_after([9.0, 5.0, 4.0, 2.0, 2.5, 2.0], 2.0, 0) == 4
+
+
+def test_one_slow_call_after_settling_is_noise_not_a_relapse():
+    assert settled_after([9.0, 2.0, 2.0, 7.0, 2.0, 2.0], 2.0, 0) == 2
 
 
 def test_calls_before_the_warm_up_are_counted():
     # the first call and two more parity steps ran before: the warm-up's third call is the 6th
-    assert settled_after([9.0, 4.0, 3.0, 2.0], 2.0, 3) == 6
+    assert settled_after([9.0, 5.0, 4.0, 2.0, 2.0, 2.0, 2.0], 2.0, 3) == 7
     assert settled_after([2.0, 2.0], 2.0, 3) == 4  # settled from the first warm-up call on
     assert settled_after([2.0], 2.0, 1) == 2
 
 
 def test_a_slow_last_call_never_settles():
-    assert settled_after([2.0, 2.0, 3.1], 2.0, 1) is None  # 1.55 x the median
+    assert settled_after([2.0, 3.1, 3.2], 2.0, 1) is None  # the median of all: 1.55x
     assert settled_after([9.0, 2.0, 3.1], 2.0, 1) is None  # a fast call before does not count
     assert settled_after([], 2.0, 1) is None  # no warm-up call: nothing shows it settled
 
 
 def test_steady_state_times_each_warm_up_call():
     """Two slow calls (20 ms), then 2 ms ones: the four warm-up calls (three, then the block
-    probe) are each timed, the two slow ones first; after the first call they settle at the
-    fourth call."""
+    probe) and the first block's settling calls (20 ms of them) are each timed, the two slow
+    ones first; after the first call they settle at the fourth."""
     calls = []
 
     def step():
@@ -61,7 +72,7 @@ def test_steady_state_times_each_warm_up_call():
                       min_blocks=3, block_s=0.004, ci_halfwidth=0.5)
     warm: dict[str, list[float]] = {}
     stats = steady_state({"a": step}, lambda: None, profile, 1, warm)["a"]
-    assert len(warm["a"]) == 4
+    assert len(warm["a"]) >= 4 + 5  # the warm-up, then at least 20 ms of 2 ms calls
     assert all(0.02 <= t < 0.03 for t in warm["a"][:2])
     assert all(0.002 <= t < 0.003 for t in warm["a"][2:])
     assert 0.002 <= stats.median_s < 0.003
@@ -86,11 +97,12 @@ def test_jit_scripts_warm_up_settles_within_the_calls_it_ran(monkeypatch):
 
 
 class SlowToSettle(BackendBase):
-    """Planted: eager's step, 30 ms slower for its first ``SLOW`` calls (parity's three and
-    the two warm-up calls), with a note of its own in ``counters()``."""
+    """Planted: eager's step, 30 ms slower for its first ``SLOW`` calls (parity's three, the
+    two warm-up calls and the first block's one settling call: 30 ms > its 20 ms), with a
+    note of its own in ``counters()``."""
 
     name, compiles = "slow_to_settle", False
-    SLOW = PARITY_STEPS + 2
+    SLOW = PARITY_STEPS + 3
 
     def prepare(self, work, scenario):
         fn, args = work.step(scenario.mode, scenario.prints)
