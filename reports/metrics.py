@@ -222,12 +222,14 @@ def debug_costs(df: pd.DataFrame) -> pd.DataFrame:
 
 
 SHAPES_COLUMNS = ["status", "distinct_batch_sizes", "recompiles", "sequence_s",
-                  "first_call_s", "step_median_s"]
+                  "first_call_s", "step_median_s", "new_shape_s", "peak_mem_first_shape_bytes",
+                  "peak_mem_bytes"]
 
 
 def shapes_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per shape case (run, workload, device, backend, scenario ``shapes`` or
-    ``shapes8``): its ``status``, ``distinct_batch_sizes``, ``recompiles`` (in that one pass),
+    """One row per shape case (run, workload, device, backend, a shape scenario): its
+    ``SHAPES_COLUMNS`` (``recompiles`` in that one pass; ``new_shape_s`` the steps that met a
+    new batch size; the memory peak before them and over the pass),
     ``sequence_s`` (the pass's wall time, every recompile included; NaN unless ok), the eager
     row's ``eager_status`` and ``eager_sequence_s``, and ``sequence_speedup`` = eager
     sequence_s / backend sequence_s (dimensionless, > 1 is faster than eager)."""

@@ -16,6 +16,7 @@ from reports.units import (
     and_list,
     fmt_count,
     fmt_geomean,
+    fmt_mib,
     fmt_speedup,
     fmt_speedup_ci,
     fmt_time,
@@ -81,6 +82,9 @@ def geomean_table(df: pd.DataFrame) -> Table:
 # One shape case's cells, shown once per shape scenario ("shapes: recompiles", ...).
 SHAPE_CELLS: Columns = {
     "recompiles": ("recompiles", fmt_count),
+    "new sizes": ("new_shape_s", fmt_time),
+    "peak before": ("peak_mem_first_shape_bytes", fmt_mib),
+    "peak": ("peak_mem_bytes", fmt_mib),
     "sequence": ("sequence_s", fmt_time),
     "eager sequence": (("eager_status", "eager_sequence_s"), _against_eager(fmt_time)),
     "vs eager": (("eager_status", "sequence_speedup"), _against_eager(fmt_speedup)),
@@ -118,7 +122,10 @@ def shapes_table(df: pd.DataFrame) -> Table:
     shown = _shapes_shown(s, keys, backends.ranks(df))
     note = ("shapes: train steps over one DataLoader epoch's batch sizes; shapes8: eight "
             "distinct batch sizes once each; shapes_droplast: the epoch with drop_last=True "
-            "(one size). Recompiles in that one pass, its wall time "
+            "(one size). Recompiles in that one pass; new sizes: the steps that met a batch "
+            "size for the first time after the first step (the tail batch's recompile is in "
+            "it); the memory peak (MiB, over the case's start) before the first of them and "
+            "over the pass (a dynamic graph's cost shows as the difference); its wall time "
             "(sequence, every recompile included), eager's, and eager's / the backend's "
             "(> 1x is faster than eager; one pass each, so no interval)." + _sizes_note(s))
     tidy_cols = [*keys, "scenario", *metrics.SHAPES_COLUMNS, "eager_status",

@@ -42,13 +42,17 @@ STEP_TIME = CaseTable("step_time", "Step time, throughput, FLOP/s", (
     "of the median's order-statistic interval, as a percentage of the median (the "
     "timer stops at +-2% quick, +-1% full, or at its time cap: a wider interval means "
     "the cap came first); throughput in samples per second; achieved GFLOP/s = "
-    "analytic FLOPs per step / median step time."), {
+    "analytic FLOPs per step / median step time; settled after: the call (the first "
+    "included) from which the untimed calls before timing ran at the steady pace (a 5-call "
+    "median within 1.5x the median + 5 ms); '-': it had not by the time timing began "
+    "(the row's error says so), or the run predates the column."), {
     "batch": ("batch_size", fmt_count),
     "step median": ("step_median_s", fmt_time),
     "step IQR": ("step_iqr_s", fmt_time),
     "95% CI": (("step_ci_low_s", "step_median_s", "step_ci_high_s"), _ci_cell),
     "throughput": ("samples_per_s", fmt_rate),
     "achieved": ("achieved_flops_per_s", fmt_gflops),
+    "settled after": ("settled_after", fmt_count),
 })
 
 COMPILE_COST = CaseTable("compile_cost", "Graph-building cost and break-even", (

@@ -98,3 +98,19 @@ def test_a_train_row_records_its_update_and_an_infer_row_none():
     assert row["status"] == "ok" and row["optimizer"] == "torch.optim.Adam (fused)"
     row, _ = run_case(Case("sequential_adam", "infer", "compile_module", "cpu"), CFG)
     assert row["status"] == "ok" and row["optimizer"] is None and row["graph_breaks"] == 0
+
+
+@pytest.mark.parametrize("backend", [n for n, b in BACKENDS.items() if b.compiles and refusal(
+    b, WORKLOADS["sequential_sgd"], TRAIN, "cpu") is None])
+def test_every_compiled_row_names_its_graphs_and_breaks(backend):
+    row, _ = run_case(Case("sequential_sgd", "train", backend, "cpu"), CFG)
+    assert row["status"] == "ok", row.get("error")
+    assert row["graphs"] >= 1 and row["graph_breaks"] >= 0
+    reasons = row["break_reasons"]
+    assert isinstance(reasons, str) and reasons  # every compiled row says something
+    if backend.startswith(("jit_", "jax_")):  # captured whole: no Dynamo, no break
+        assert reasons.endswith("is captured whole or not at all") and row["graph_breaks"] == 0
+    elif row["graph_breaks"] == 0:
+        assert reasons == "none"
+    else:
+        assert "Tensor.backward()" in reasons  # sequential_sgd's step breaks at backward()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from bench.backends.base import CASE_FOLDER_ENV, BackendBase, Prepared, torch_params
+from bench.backends.base import CASE_FOLDER_ENV, BackendBase, Prepared, torch_params, whole_graph
 from bench.schema import Scenario
 from models import Workload
 
@@ -41,7 +41,8 @@ class ExportAOTI(BackendBase):
             with torch.no_grad():
                 return state["runner"](*args)
 
-        return Prepared(step=step, params=torch_params(work))
+        return Prepared(step=step, params=torch_params(work),
+                        counters=lambda: whole_graph("the exported forward"))
 
     @staticmethod
     def _build(work: Workload, args: tuple):

@@ -48,6 +48,14 @@ class Prepared:
     update: str | None = None  # the train step's update rule when not ``update_rule(work)``
 
 
+def whole_graph(what: str, graphs: int = 1) -> dict[str, object]:
+    """The graph columns of a backend that captures ``what`` whole or raises (TorchScript,
+    torch.export, ``jax.jit``: no graph break exists there): ``graphs`` (programs built over
+    the case), ``graph_breaks`` 0 and ``break_reasons`` saying why none."""
+    return {"graphs": graphs, "graph_breaks": 0,
+            "break_reasons": f"none: {what} is captured whole or not at all"}
+
+
 def update_rule(work: Workload) -> str:
     """What ``work.train_step`` updates the parameters with, as a row's ``optimizer`` says
     it: ``"hand-written SGD"`` when the workload has no ``optimizer``, else the class and the

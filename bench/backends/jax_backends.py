@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import torch
 
-from bench.backends.base import BackendBase, Prepared, Unsupported
+from bench.backends.base import BackendBase, Prepared, Unsupported, whole_graph
 from bench.schema import Scenario
 from models import Workload
 from models.jax_layout import TORCH_LAYOUT, Layout
@@ -267,7 +267,8 @@ class JaxJit(_JaxBackend):
             return fn(*args)
 
         def counters() -> dict[str, Any]:
-            return {"recompiles": max(traces[0] - 1, 0),
+            return {"recompiles": max(traces[0] - 1, 0), **whole_graph("the jitted step",
+                                                                      traces[0]),
                     "compile_phases": jax_compile_phases(since)}
 
         return jax.jit(counted, donate_argnums=donate), counters

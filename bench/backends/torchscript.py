@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.backends.base import BackendBase, Prepared, torch_params
+from bench.backends.base import BackendBase, Prepared, torch_params, whole_graph
 from bench.schema import Scenario
 from models import Workload
 from models.mlp import ManualMLP, manual_sgd_step
@@ -42,14 +42,18 @@ class _TorchScript(BackendBase):
                 with torch.no_grad():
                     return graph(x)
 
-            return Prepared(step=lambda: infer(*args), params=params, call=infer)
+            return Prepared(step=lambda: infer(*args), params=params, call=infer,
+                            counters=lambda: whole_graph("the module's forward"))
         if work.name == ManualMLP.name:
             # Tracing runs the update once: trace on copies so the real weights stay put.
             w1, w2 = (w.detach().clone() for w in (work.module.w1, work.module.w2))
             work.update = self.convert_update(work.lr, (*args, w1, w2))
+            what = "the hand-written update"
         else:
             work.module = self.convert(work.module, args[:1])  # shares the eager parameters
-        return Prepared(step=lambda: fn(*args), params=params, call=fn)
+            what = "the module's forward (loss, backward() and update run eager around it)"
+        return Prepared(step=lambda: fn(*args), params=params, call=fn,
+                        counters=lambda: whole_graph(what))
 
 
 class JitTrace(_TorchScript):
