@@ -103,8 +103,10 @@ def recipe_table(frame: pd.DataFrame) -> Table:
     shown = pd.DataFrame({
         "device": frame.get("device", []), "workload": frame.get("workload", []),
         "fastest recipe": frame.get("fastest", []),
-        "speedup (95% interval)": [fmt_speedup_ci(*v) for v in zip(
-            frame.get("speedup", []), frame.get("low", []), frame.get("high", []), strict=True)],
+        "speedup (95% interval)": [
+            "1.00x (the baseline)" if b == metrics.EAGER else fmt_speedup_ci(s, lo, hi)
+            for b, s, lo, hi in zip(frame.get("fastest", []), frame.get("speedup", []),
+                                    frame.get("low", []), frame.get("high", []), strict=True)],
         "runner-up": frame.get("runner_up", []),
         "clear of it": ["yes" if c else "tie" for c in frame.get("clear", [])],
         "best compiled / best eager": [fmt_speedup(v) for v in
