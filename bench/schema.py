@@ -42,9 +42,9 @@ COLUMN_UNITS: dict[str, str] = {
     # eager's step over this one: geometric mean over rounds, 95% t interval (bench.rounds)
     "speedup": "ratio", "speedup_ci_low": "ratio", "speedup_ci_high": "ratio",
     "rounds": "count",
-    # untimed calls (1-based, the first call included) from which every warm-up call was within
-    # SETTLED_WITHIN of the steady median: the warm-up covered the backend's own warm-up
-    # (TorchScript's profiling executor, lazy backward compiles); empty when none settled
+    # the call (1-based, the first call included) from which the untimed calls before timing
+    # ran at the steady pace (bench.timing.settled_after): the warm-up covered the backend's
+    # own (TorchScript's profiling executor, lazy backward compiles); empty when not settled
     "settled_after": "count",
     "compile_phases": "text",  # where the compile time went, e.g. "dynamo=1.20s backend=3.41s"
     # graph, from Dynamo's counters (bench.backends.compiled): ``graph_breaks`` met tracing the

@@ -221,18 +221,16 @@ def debug_costs(df: pd.DataFrame) -> pd.DataFrame:
     return m
 
 
-SHAPES_COLUMNS = ["status", "distinct_batch_sizes", "recompiles", "sequence_s",
-                  "first_call_s", "step_median_s", "new_shape_s", "peak_mem_first_shape_bytes",
-                  "peak_mem_bytes"]
+SHAPES_COLUMNS = ["status", "distinct_batch_sizes", "recompiles", "sequence_s", "first_call_s",
+                  "step_median_s", "new_shape_s", "peak_mem_first_shape_bytes", "peak_mem_bytes"]
 
 
 def shapes_summary(df: pd.DataFrame) -> pd.DataFrame:
     """One row per shape case (run, workload, device, backend, a shape scenario): its
     ``SHAPES_COLUMNS`` (``recompiles`` in that one pass; ``new_shape_s`` the steps that met a
-    new batch size; the memory peak before them and over the pass),
-    ``sequence_s`` (the pass's wall time, every recompile included; NaN unless ok), the eager
-    row's ``eager_status`` and ``eager_sequence_s``, and ``sequence_speedup`` = eager
-    sequence_s / backend sequence_s (dimensionless, > 1 is faster than eager)."""
+    new batch size; the memory peak before them and over the pass; ``sequence_s`` the pass's
+    wall time, NaN unless ok), the eager row's ``eager_status`` and ``eager_sequence_s``, and
+    ``sequence_speedup`` = eager sequence_s / backend sequence_s (> 1 is faster than eager)."""
     keys = ["run_id", "workload", "device", "backend", "scenario"]
     rows = df[df["scenario"].isin(shape_scenarios())][keys + SHAPES_COLUMNS].copy()
     rows["sequence_s"] = rows["sequence_s"].where(rows["status"] == "ok")

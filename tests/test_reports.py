@@ -85,7 +85,10 @@ def _shapes_rows(r: tuple[str, str]) -> list[dict]:
                     distinct_batch_sizes=n if status == "ok" else None)
     return [
         shape("shapes", "eager", seq=0.8), shape("shapes8", "eager", seq=0.2),
-        shape("shapes", "compile", seq=3.2, rec=1), shape("shapes8", "compile", seq=4.0, rec=7),
+        shape("shapes", "compile", seq=3.2, rec=1) | {
+            "new_shape_s": 1.5, "peak_mem_first_shape_bytes": 10 * MIB,
+            "peak_mem_bytes": 12 * MIB},  # the tail's recompile, and 2 MiB more after it
+        shape("shapes8", "compile", seq=4.0, rec=7),
         shape("shapes", "compile_dynamic", seq=1.0, rec=0),
         shape("shapes8", "compile_dynamic", "failed") | {"error": "RuntimeError: boom"},
         shape("shapes", "jax_jit", seq=0.4, rec=1), shape("shapes8", "jax_jit", seq=0.1, rec=7),
@@ -287,7 +290,8 @@ def test_shapes_table_numbers(df):
     shown = pivots.shapes_table(df).shown.set_index("backend")
     assert list(shown.index) == ["eager", "compile", "compile_dynamic", "jax_jit"]
     assert shown.loc["compile"].drop(["device", "workload"]).tolist() == [
-        "1", "3.20 s", "800 ms", "0.25x", "7", "4.00 s", "200 ms", "0.05x"]
+        "1", "1.50 s", "10.0 MiB", "12.0 MiB", "3.20 s", "800 ms", "0.25x",
+        "7", "-", "-", "-", "4.00 s", "200 ms", "0.05x"]
     assert shown.loc["compile_dynamic", "shapes: vs eager"] == "0.80x"
     assert shown.loc["compile_dynamic", "shapes8: recompiles"] == "failed"
     assert shown.loc["eager", "shapes: sequence"] == "800 ms"

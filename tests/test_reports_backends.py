@@ -122,7 +122,8 @@ def test_a_printing_scenario_pairs_with_its_plain_twin(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("table", "columns"), [
     (tables.STEP_TIME, ["batch_size", "step_median_s", "step_iqr_s", "step_ci_low_s",
-                        "step_ci_high_s", "samples_per_s", "achieved_flops_per_s"]),
+                        "step_ci_high_s", "samples_per_s", "achieved_flops_per_s",
+                        "settled_after"]),
     (tables.COMPILE_COST, ["compile_s", "compile_warm_s", "first_call_s", "step_median_s",
                            "eager_step_median_s", "break_even_steps", "break_even_warm_steps",
                            "compile_phases"]),
