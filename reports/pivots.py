@@ -124,8 +124,9 @@ def shapes_table(df: pd.DataFrame) -> Table:
             "distinct batch sizes once each; shapes_droplast: the epoch with drop_last=True "
             "(one size). Recompiles in that one pass; new sizes: the steps that met a batch "
             "size for the first time after the first step (the tail batch's recompile is in "
-            "it); the memory peak (MiB, over the case's start) before the first of them and "
-            "over the pass (a dynamic graph's cost shows as the difference); its wall time "
+            "it); the memory peak (MiB, over the case's start) before the first of them ('-' "
+            "when no new size came) and over the pass (a dynamic graph's cost shows as the "
+            "difference); its wall time "
             "(sequence, every recompile included), eager's, and eager's / the backend's "
             "(> 1x is faster than eager; one pass each, so no interval)." + _sizes_note(s))
     tidy_cols = [*keys, "scenario", *metrics.SHAPES_COLUMNS, "eager_status",

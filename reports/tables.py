@@ -38,10 +38,13 @@ def _ci_cell(low_s: float, median_s: float, high_s: float) -> str:
 
 
 STEP_TIME = CaseTable("step_time", "Step time, throughput, FLOP/s", (
-    "Median and interquartile range of the steady-state step; 95% CI = half the width "
-    "of the median's order-statistic interval, as a percentage of the median (the "
-    "timer stops at +-2% quick, +-1% full, or at its time cap: a wider interval means "
-    "the cap came first); throughput in samples per second; achieved GFLOP/s = "
+    "Median and interquartile range of the steady-state step (over several rounds: the "
+    "geometric mean of the rounds' medians); 95% CI = half the width of its interval as a "
+    "percentage of the median: over rounds, Student's t interval of the rounds' log medians "
+    "(absolute step times move with the machine between rounds, so it is wide: read the "
+    "speedups, timed against an interleaved eager twin); in one round, the median's "
+    "order-statistic interval (the timer stops at +-2% quick, +-1% full, or at its time "
+    "cap); throughput in samples per second; achieved GFLOP/s = "
     "analytic FLOPs per step / median step time; settled after: the call (the first "
     "included) from which the untimed calls before timing ran at the steady pace (a 5-call "
     "median within 1.5x the median + 5 ms); '-': it had not by the time timing began "
